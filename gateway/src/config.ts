@@ -1,0 +1,76 @@
+import { fileURLToPath } from 'node:url';
+import {
+  integer,
+  logLevel,
+  oneOf,
+  port,
+  signingKey,
+  string,
+  url,
+  type ConfigOf,
+} from '@fleet/service-kit';
+
+/** The subgraphs of the federation, in the order they are composed. */
+export const SUBGRAPHS = ['aaa', 'devices', 'billing', 'audit'] as const;
+export type SubgraphName = (typeof SUBGRAPHS)[number];
+
+export const DEFAULT_SUBGRAPH_PORTS: Record<SubgraphName, number> = {
+  aaa: 4101,
+  devices: 4102,
+  billing: 4103,
+  audit: 4104,
+};
+
+export const DEFAULT_SUPERGRAPH_PATH = fileURLToPath(new URL('../supergraph.graphql', import.meta.url));
+
+function subgraphUrl(name: SubgraphName) {
+  return url({
+    doc: `GraphQL endpoint of the ${name} subgraph.`,
+    default: `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
+  });
+}
+
+function subgraphKey(name: SubgraphName) {
+  return signingKey(`Key the gateway signs its calls to ${name} with (base64url, 32 bytes).`);
+}
+
+/** Read with the prefix GATEWAY_: `PORT` is `GATEWAY_PORT`. */
+export const gatewayConfigSpec = {
+  HOST: string({ doc: 'Address the gateway listens on.', default: '127.0.0.1' }),
+  PORT: port({ doc: 'Port of the gateway (0 picks a free one).', default: 4000 }),
+  MODE: oneOf(['production', 'development'], {
+    doc: 'development turns introspection on and shows unmasked errors; never use it in production.',
+    default: 'production',
+  }),
+  SUPERGRAPH_PATH: string({
+    doc: 'The composed supergraph the gateway serves; reloaded when the file changes.',
+    default: DEFAULT_SUPERGRAPH_PATH,
+  }),
+  AAA_URL: subgraphUrl('aaa'),
+  DEVICES_URL: subgraphUrl('devices'),
+  BILLING_URL: subgraphUrl('billing'),
+  AUDIT_URL: subgraphUrl('audit'),
+  KEY_AAA: subgraphKey('aaa'),
+  KEY_DEVICES: subgraphKey('devices'),
+  KEY_BILLING: subgraphKey('billing'),
+  KEY_AUDIT: subgraphKey('audit'),
+  MAX_BODY_BYTES: integer({
+    doc: 'Largest request body the gateway reads.',
+    default: 1_048_576,
+    min: 1_024,
+    max: 67_108_864,
+  }),
+  LOG_LEVEL: logLevel('gateway'),
+};
+
+export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;
+
+/** Each subgraph's URL and key, by name. */
+export function subgraphEndpoints(config: GatewayConfig): Record<SubgraphName, { url: string; key: Buffer }> {
+  return {
+    aaa: { url: config.AAA_URL, key: config.KEY_AAA },
+    devices: { url: config.DEVICES_URL, key: config.KEY_DEVICES },
+    billing: { url: config.BILLING_URL, key: config.KEY_BILLING },
+    audit: { url: config.AUDIT_URL, key: config.KEY_AUDIT },
+  };
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import {
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import {
+  ANONYMOUS,
+  closeGracefully,
+  createHttpServer,
+  executeGraphQL,
+  HttpError,
+  listen,
+  maskError,
+  pathnameOf,
+  readBody,
+  sendJson,
+  type Logger,
+  type StartedService,
+} from '@fleet/service-kit';
+import { subgraphEndpoints, type GatewayConfig, type SubgraphName } from './config.js';
+import type { GatewayContext } from './gateway-context.js';
+import { checkSubgraphs } from './health/readiness.js';
+import { SignedDataSource } from './subgraph-calls/signed-data-source.js';
+import { supergraphFromFile } from './supergraph/supergraph-file.js';
+
+// Since 2.14 @apollo/gateway reports usage data to an outside host unless this is set before a
+// gateway is constructed. Every gateway this project starts goes through here.
+process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+/**
+ * The public edge: serves the composed supergraph over HTTP, planning with Apollo's gateway and
+ * signing every subgraph call with that subgraph's own key.
+ */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<StartedService> {
+  const endpoints = subgraphEndpoints(config);
+  const dataSources: SignedDataSource[] = [];
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraphFromFile(config.SUPERGRAPH_PATH, logger),
+    buildService: ({ name }) => {
+      const endpoint = endpoints[name as SubgraphName] as { url: string; key: Buffer } | undefined;
+      if (!endpoint) throw new Error(`The supergraph names a subgraph this gateway has no key for: ${name}`);
+      const source = new SignedDataSource({ name, url: endpoint.url, key: endpoint.key });
+      dataSources.push(source);
+      return source;
+    },
+    logger: apolloLogger(logger),
+  });
+  const development = config.MODE === 'development';
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: development,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: !development,
+    formatError: (formatted, error) => {
+      const masked = maskError(formatted);
+      if (masked.extensions?.code === 'INTERNAL_SERVER_ERROR') {
+        logger.error({ err: error, path: formatted.path }, 'operation failed');
+      }
+      return development ? formatted : masked;
+    },
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+    ],
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = pathnameOf(req);
+    if (path === '/healthz') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (path === '/readyz') {
+      const subgraphs = await checkSubgraphs(endpoints);
+      const ready = Object.values(subgraphs).every((status) => status === 'ok');
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', subgraphs });
+      return;
+    }
+    if (path !== '/graphql') throw new HttpError(404, 'Not found');
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      throw new HttpError(405, 'Only GET and POST are accepted here');
+    }
+    const offered = req.headers['x-request-id'];
+    const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const body = req.method === 'POST' ? await readBody(req, config.MAX_BODY_BYTES) : Buffer.alloc(0);
+    const requestLogger = logger.child({ requestId });
+    const started = performance.now();
+    res.once('finish', () => {
+      requestLogger.info(
+        { method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) },
+        'request',
+      );
+    });
+    // Authentication arrives with the AAA service's tokens; until then every caller is anonymous.
+    const context: GatewayContext = { principal: ANONYMOUS, requestId, logger: requestLogger };
+    await executeGraphQL(apollo, req, res, body, () => Promise.resolve(context));
+  };
+
+  const http = createHttpServer(handle, logger);
+  await apollo.start();
+  let port: number;
+  try {
+    port = await listen(http, config.HOST, config.PORT);
+  } catch (error) {
+    await apollo.stop();
+    throw error;
+  }
+  logger.info({ host: config.HOST, port, mode: config.MODE }, 'gateway listening');
+  return {
+    port,
+    async stop() {
+      await closeGracefully(http, 10_000);
+      await apollo.stop();
+      await Promise.all(dataSources.map((source) => source.close()));
+    },
+  };
+}
+
+/** Apollo's own messages, through our logger. */
+function apolloLogger(logger: Logger) {
+  const child = logger.child({ component: 'apollo' });
+  return {
+    debug: (message: unknown) => child.debug(String(message)),
+    info: (message: unknown) => child.info(String(message)),
+    warn: (message: unknown) => child.warn(String(message)),
+    error: (message: unknown) => child.error(String(message)),
+  };
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { Pool } from 'undici';
+import { sign, SignedHeaders } from '@fleet/request-signing';
+import { encodePrincipal } from '@fleet/service-kit';
+import type { GatewayContext } from '../gateway-context.js';
+
+export interface SignedDataSourceOptions {
+  /** The subgraph's name: the audience of the signatures. */
+  name: string;
+  url: string;
+  /** The key of the gateway/subgraph pair. */
+  key: Buffer;
+}
+
+/**
+ * The gateway's connection to one subgraph. Every fetch carries the caller's principal and
+ * request id, signed with this subgraph's own key. Requests go over a keep-alive undici pool:
+ * the default fetcher costs a quarter of the gateway's CPU.
+ */
+export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  readonly #pool: Pool;
+
+  constructor(options: SignedDataSourceOptions) {
+    const target = new URL(options.url);
+    const pool = new Pool(target.origin, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
+    super({ url: options.url, fetcher: signingFetcher(pool, options) });
+    this.#pool = pool;
+  }
+
+  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+    // Health checks and schema loads carry no request context: they are the gateway's own.
+    const principal = 'principal' in context && context.principal ? encodePrincipal(context.principal) : '';
+    const requestId = 'requestId' in context && context.requestId ? context.requestId : randomUUID();
+    request.http?.headers.set(SignedHeaders.principal, principal);
+    request.http?.headers.set(SignedHeaders.requestId, requestId);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+}
+
+type Fetcher = RemoteGraphQLDataSource['fetcher'];
+
+function signingFetcher(pool: Pool, options: SignedDataSourceOptions): Fetcher {
+  return async (url, init = {}) => {
+    const target = new URL(url);
+    const path = target.pathname + target.search;
+    const method = init.method ?? 'POST';
+    const body = init.body ?? '';
+    const headers = init.headers ?? {};
+    const signed = sign({
+      caller: 'gateway',
+      audience: options.name,
+      key: options.key,
+      method,
+      path,
+      body,
+      principal: headers[SignedHeaders.principal] ?? '',
+      requestId: headers[SignedHeaders.requestId] ?? randomUUID(),
+      now: Date.now(),
+    });
+    const response = await pool.request({
+      path,
+      method: method as 'POST',
+      headers: { ...headers, ...signed },
+      body,
+      ...(init.signal ? { signal: init.signal as AbortSignal } : {}),
+    });
+    const text = await response.body.text();
+    const responseHeaders = new Headers();
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) responseHeaders.append(name, v);
+    }
+    return new Response(text, { status: response.statusCode, headers: responseHeaders });
+  };
+}

@@ -1,0 +1,224 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import type { ReadyMessage } from '@fleet/service-kit';
+import { loadOrCreateSecrets, type PairName, type Secrets } from './secrets.js';
+
+export const SUBGRAPH_NAMES = ['aaa', 'devices', 'billing', 'audit'] as const;
+export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+export type ServiceName = SubgraphName | 'gateway';
+
+const PRODUCERS = ['aaa', 'devices', 'billing'] as const;
+const DEFAULT_PORTS: Record<ServiceName, number> = { gateway: 4000, aaa: 4101, devices: 4102, billing: 4103, audit: 4104 };
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ENTRY: Record<ServiceName, string> = {
+  gateway: join(ROOT, 'gateway/dist/main.js'),
+  aaa: join(ROOT, 'subgraphs/aaa/dist/main.js'),
+  devices: join(ROOT, 'subgraphs/devices/dist/main.js'),
+  billing: join(ROOT, 'subgraphs/billing/dist/main.js'),
+  audit: join(ROOT, 'subgraphs/audit/dist/main.js'),
+};
+const READY_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 20_000;
+const MAX_CAPTURED_LINES = 20_000;
+
+export interface FederationOptions {
+  /** Root of the embedded default's data: secrets and one database directory per service. */
+  dataDir: string;
+  /** The user's configuration; each service receives the variables of its own prefix. */
+  env?: NodeJS.ProcessEnv;
+  /** Ports to use instead of the configured ones (0 picks a free port). */
+  ports?: Partial<Record<ServiceName, number>>;
+  /** Further variables per service, over everything else (tests use it). */
+  overrides?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** `inherit`: the services log to this process's output. `capture`: kept for `logs()`. */
+  output?: 'inherit' | 'capture';
+  /** Called when a service ends without being asked to. */
+  onUnexpectedExit?: (service: ServiceName, code: number | null) => void;
+}
+
+export interface Federation {
+  readonly gatewayUrl: string;
+  port(service: ServiceName): number;
+  /** Lines a service wrote, when output is captured. */
+  logs(service: ServiceName): readonly string[];
+  stopService(service: ServiceName): Promise<void>;
+  /** Starts a stopped service again, on the port it had. */
+  startService(service: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  stopping: boolean;
+  exited: Promise<void>;
+}
+
+/**
+ * Starts the whole federation as separate processes: audit first (the others ship events to
+ * it), then aaa, devices and billing, then the gateway, and waits until the gateway is ready.
+ * Each process receives only its own configuration and its own keys.
+ */
+export async function startFederation(options: FederationOptions): Promise<Federation> {
+  const dataDir = resolve(options.dataDir);
+  const secrets = loadOrCreateSecrets(dataDir);
+  const userEnv = options.env ?? process.env;
+  const running = new Map<ServiceName, Running>();
+  const logs = new Map<ServiceName, string[]>();
+  const ports = new Map<ServiceName, number>();
+
+  const urlOf = (service: ServiceName): string => {
+    const port = ports.get(service);
+    if (port === undefined) throw new Error(`${service} has not started`);
+    const host = userEnv[`${service.toUpperCase()}_HOST`];
+    return `http://${!host || host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  };
+
+  const envOf = (service: ServiceName): NodeJS.ProcessEnv => {
+    const prefix = `${service.toUpperCase()}_`;
+    const defaults = serviceDefaults(service, prefix, dataDir, secrets, urlOf);
+    const requestedPort = options.ports?.[service];
+    const own = Object.fromEntries(Object.entries(userEnv).filter(([name]) => name.startsWith(prefix)));
+    const port = ports.get(service) ?? requestedPort;
+    return {
+      PATH: process.env.PATH,
+      ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+      APOLLO_TELEMETRY_DISABLED: 'true',
+      ...defaults,
+      ...own,
+      ...(port !== undefined ? { [`${prefix}PORT`]: String(port) } : {}),
+      ...options.overrides?.[service],
+    };
+  };
+
+  const launch = async (service: ServiceName): Promise<void> => {
+    const capture = options.output === 'capture';
+    const child = fork(ENTRY[service], [], {
+      env: envOf(service),
+      stdio: capture ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const lines = logs.get(service) ?? [];
+    logs.set(service, lines);
+    const stderr: string[] = [];
+    if (capture) {
+      for (const stream of [child.stdout, child.stderr]) {
+        if (!stream) continue;
+        createInterface({ input: stream }).on('line', (line) => {
+          if (lines.length < MAX_CAPTURED_LINES) lines.push(line);
+          if (stream === child.stderr) stderr.push(line);
+        });
+      }
+    }
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const entry: Running = { child, port: 0, stopping: false, exited };
+    const port = await new Promise<number>((ready, fail) => {
+      const timer = setTimeout(() => fail(new Error(`${service} did not become ready in time`)), READY_TIMEOUT_MS);
+      child.on('message', (message: ReadyMessage) => {
+        if (message.type !== 'ready') return;
+        clearTimeout(timer);
+        ready(message.port);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        const detail = stderr.length > 0 ? `:\n${stderr.join('\n')}` : '';
+        fail(new Error(`${service} exited with code ${code} before it was ready${detail}`));
+      });
+    });
+    entry.port = port;
+    ports.set(service, port);
+    running.set(service, entry);
+    child.once('exit', (code) => {
+      if (running.get(service) === entry) running.delete(service);
+      if (!entry.stopping) options.onUnexpectedExit?.(service, code);
+    });
+  };
+
+  const stopService = async (service: ServiceName): Promise<void> => {
+    const entry = running.get(service);
+    if (!entry) return;
+    entry.stopping = true;
+    entry.child.kill('SIGTERM');
+    const timer = setTimeout(() => entry.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await entry.exited;
+    clearTimeout(timer);
+    running.delete(service);
+  };
+
+  const stop = async (): Promise<void> => {
+    await stopService('gateway');
+    await Promise.all(SUBGRAPH_NAMES.map((name) => stopService(name)));
+  };
+
+  try {
+    await launch('audit');
+    await Promise.all(PRODUCERS.map((name) => launch(name)));
+    await launch('gateway');
+    await waitUntilReady(`${urlOf('gateway')}/readyz`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    gatewayUrl: `${urlOf('gateway')}/graphql`,
+    port: (service) => {
+      const port = ports.get(service);
+      if (port === undefined) throw new Error(`${service} has not started`);
+      return port;
+    },
+    logs: (service) => logs.get(service) ?? [],
+    stopService,
+    startService: async (service) => {
+      if (running.has(service)) return;
+      await launch(service);
+    },
+    stop,
+  };
+}
+
+/** What a service is told when the user configured nothing: ports, data, keys, its peers. */
+function serviceDefaults(
+  service: ServiceName,
+  prefix: string,
+  dataDir: string,
+  secrets: Secrets,
+  urlOf: (service: ServiceName) => string,
+): Record<string, string> {
+  const key = (pair: PairName): string => secrets[pair];
+  const defaults: Record<string, string> = { [`${prefix}PORT`]: String(DEFAULT_PORTS[service]) };
+  if (service === 'gateway') {
+    for (const subgraph of SUBGRAPH_NAMES) {
+      const upper = subgraph.toUpperCase();
+      defaults[`GATEWAY_${upper}_URL`] = `${urlOf(subgraph)}/graphql`;
+      defaults[`GATEWAY_KEY_${upper}`] = key(`gateway-${subgraph}`);
+    }
+    return defaults;
+  }
+  defaults[`${prefix}DATA_DIR`] = join(dataDir, service);
+  defaults[`${prefix}KEY_GATEWAY`] = key(`gateway-${service}`);
+  if (service === 'audit') {
+    for (const producer of PRODUCERS) defaults[`AUDIT_KEY_${producer.toUpperCase()}`] = key(`${producer}-audit`);
+  } else {
+    defaults[`${prefix}AUDIT_URL`] = urlOf('audit');
+    defaults[`${prefix}KEY_AUDIT`] = key(`${service}-audit`);
+  }
+  return defaults;
+}
+
+async function waitUntilReady(url: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (response.ok) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`The gateway did not become ready: ${last}`);
+}

@@ -1,0 +1,9 @@
+export {
+  startFederation,
+  SUBGRAPH_NAMES,
+  type Federation,
+  type FederationOptions,
+  type ServiceName,
+  type SubgraphName,
+} from './federation.js';
+export { KEY_PAIRS, loadOrCreateSecrets, type Secrets } from './secrets.js';

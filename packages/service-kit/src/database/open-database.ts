@@ -1,0 +1,73 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator, type Dialect, type Migration } from 'kysely';
+import type { Logger } from '../logging/logger.js';
+import { DataDirLock } from './pglite/data-dir-lock.js';
+import { PGLITE_PARSERS, PGliteDialect } from './pglite/pglite-dialect.js';
+import { createPostgresDialect } from './postgres/postgres-dialect.js';
+
+export type Engine = 'pglite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** PostgreSQL connection URL; when unset, the embedded database in `dataDir`. */
+  url: string | undefined;
+  dataDir: string;
+  /** Migrations by name; they run in name order at every start. */
+  migrations: Record<string, Migration>;
+  logger: Logger;
+  maxConnections?: number;
+}
+
+export interface Database<DB> {
+  readonly db: Kysely<DB>;
+  readonly engine: Engine;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the service's own database and brings its schema up to date. The same migrations run on
+ * the embedded database and on PostgreSQL: both are Postgres.
+ */
+export async function openDatabase<DB>(options: DatabaseOptions): Promise<Database<DB>> {
+  const { dialect, engine, lock } = options.url
+    ? { dialect: createPostgresDialect(options.url, options.maxConnections ?? 10), engine: 'postgres' as const }
+    : openEmbedded(options.dataDir);
+  const db = new Kysely<DB>({ dialect });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await db.destroy();
+    lock?.release();
+  };
+  try {
+    await migrate(db, options.migrations, options.logger);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  options.logger.info({ engine }, 'database ready');
+  return { db, engine, close };
+}
+
+function openEmbedded(dataDir: string): { dialect: Dialect; engine: 'pglite'; lock: DataDirLock } {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const lock = DataDirLock.acquire(dataDir);
+  const pglite = new PGlite(join(dataDir, 'pgdata'), { parsers: PGLITE_PARSERS });
+  return { dialect: new PGliteDialect(pglite), engine: 'pglite', lock };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are untyped by design
+async function migrate(db: Kysely<any>, migrations: Record<string, Migration>, logger: Logger): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(migrations) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const result of results ?? []) {
+    if (result.status === 'Success') logger.info({ migration: result.migrationName }, 'migration applied');
+    if (result.status === 'Error') logger.error({ migration: result.migrationName }, 'migration failed');
+  }
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}

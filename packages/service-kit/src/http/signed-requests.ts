@@ -1,0 +1,76 @@
+import type { IncomingMessage } from 'node:http';
+import { MemoryReplayGuard, verify, type ReplayGuard } from '@fleet/request-signing';
+import { decodePrincipal, type Principal } from '../identity/principal.js';
+import type { Logger } from '../logging/logger.js';
+import { HttpError } from './http-server.js';
+
+/** What a verified request tells about its origin. */
+export interface SignedRequest {
+  /** The service that signed the call. */
+  caller: string;
+  /** The end user on whose behalf it calls, as the gateway established. */
+  principal: Principal;
+  requestId: string;
+  /** A logger bound to this request's id. */
+  logger: Logger;
+}
+
+export interface SignatureCheckOptions {
+  /** This service's name: the audience callers sign for. */
+  audience: string;
+  logger: Logger;
+  maxSkewMs?: number;
+  replayGuard?: ReplayGuard;
+}
+
+/**
+ * Checks the signature of every request a service receives. Each endpoint names the callers it
+ * accepts and their keys; a refusal is a bare 401, whatever the reason, and the reason is logged.
+ */
+export class SignatureCheck {
+  readonly #audience: string;
+  readonly #logger: Logger;
+  readonly #maxSkewMs: number;
+  readonly #replayGuard: ReplayGuard;
+
+  constructor(options: SignatureCheckOptions) {
+    this.#audience = options.audience;
+    this.#logger = options.logger;
+    this.#maxSkewMs = options.maxSkewMs ?? 60_000;
+    this.#replayGuard =
+      options.replayGuard ??
+      new MemoryReplayGuard({ retentionMs: 2 * this.#maxSkewMs, maxEntries: 2_000_000 });
+  }
+
+  check(req: IncomingMessage, body: Buffer, keys: ReadonlyMap<string, Buffer>): SignedRequest {
+    const result = verify({
+      audience: this.#audience,
+      keys,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      body,
+      headers: req.headers,
+      now: Date.now(),
+      maxSkewMs: this.#maxSkewMs,
+      replayGuard: this.#replayGuard,
+    });
+    if (!result.ok) {
+      this.#logger.warn(
+        { reason: result.reason, path: req.url, remote: req.socket.remoteAddress },
+        'refused an unsigned or badly signed request',
+      );
+      throw new HttpError(401, 'Unauthorized');
+    }
+    const principal = decodePrincipal(result.principal);
+    if (!principal) {
+      this.#logger.warn({ caller: result.caller }, 'refused a signed request with an unreadable principal');
+      throw new HttpError(401, 'Unauthorized');
+    }
+    return {
+      caller: result.caller,
+      principal,
+      requestId: result.requestId,
+      logger: this.#logger.child({ requestId: result.requestId, caller: result.caller }),
+    };
+  }
+}

@@ -1,0 +1,56 @@
+export {
+  boolean,
+  ConfigError,
+  databaseUrl,
+  integer,
+  loadConfig,
+  oneOf,
+  optionalString,
+  port,
+  secretKey,
+  string,
+  url,
+  type ConfigOf,
+  type ConfigSpec,
+  type Variable,
+} from './config/config.js';
+export {
+  LOG_LEVELS,
+  logLevel,
+  producerConfigSpec,
+  signingKey,
+  subgraphConfigSpec,
+  type ProducerConfig,
+} from './config/service-config.js';
+export { createLogger, REDACTED_PATHS, type Logger, type LoggerOptions } from './logging/logger.js';
+export { BadUserInputError, ConflictError, ErrorCode, maskError, NotFoundError } from './errors/errors.js';
+export { openDatabase, type Database, type DatabaseOptions, type Engine } from './database/open-database.js';
+export { ANONYMOUS, decodePrincipal, encodePrincipal, type Principal } from './identity/principal.js';
+export {
+  closeGracefully,
+  createHttpServer,
+  HttpError,
+  listen,
+  pathnameOf,
+  readBody,
+  sendJson,
+  type RequestHandler,
+} from './http/http-server.js';
+export { executeGraphQL } from './http/graphql-http.js';
+export { SignatureCheck, type SignatureCheckOptions, type SignedRequest } from './http/signed-requests.js';
+export {
+  createSubgraphServer,
+  type SignedRoute,
+  type SubgraphServer,
+  type SubgraphServerOptions,
+} from './subgraph/subgraph-server.js';
+export { runService, type ReadyMessage, type ServiceDefinition, type StartedService } from './service/run-service.js';
+export { loadSchemaFile } from './subgraph/schema-file.js';
+export { signedPost, type SignedPostOptions } from './http/signed-client.js';
+export {
+  startSubgraph,
+  type BackgroundWorker,
+  type SubgraphConfig,
+  type SubgraphParts,
+  type SubgraphServiceOptions,
+} from './subgraph/start-subgraph.js';

@@ -1,0 +1,78 @@
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { Kysely, Migration } from 'kysely';
+import type { ConfigOf } from '../config/config.js';
+import type { subgraphConfigSpec } from '../config/service-config.js';
+import { openDatabase } from '../database/open-database.js';
+import type { SignedRequest } from '../http/signed-requests.js';
+import type { Logger } from '../logging/logger.js';
+import type { StartedService } from '../service/run-service.js';
+import { loadSchemaFile } from './schema-file.js';
+import { createSubgraphServer, type SignedRoute } from './subgraph-server.js';
+
+export type SubgraphConfig = ConfigOf<ReturnType<typeof subgraphConfigSpec>>;
+
+/** Work a service runs beside its server, such as an outbox relay. */
+export interface BackgroundWorker {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface SubgraphParts<C extends object> {
+  context(request: SignedRequest): C;
+  routes?: Record<string, SignedRoute>;
+  workers?: BackgroundWorker[];
+}
+
+export interface SubgraphServiceOptions<DB, C extends object> {
+  name: string;
+  config: SubgraphConfig;
+  logger: Logger;
+  migrations: Record<string, Migration>;
+  /** The subgraph's `.graphql` file. */
+  schema: URL;
+  resolvers: GraphQLResolverMap<C>;
+  /** Builds the service's parts on its freshly opened database. */
+  setup(db: Kysely<DB>): SubgraphParts<C>;
+}
+
+/**
+ * Starts a subgraph: opens (and migrates) its own database, serves its schema behind request
+ * signatures, and runs its background workers. Stopping reverses that order: no new requests,
+ * requests in flight drained, workers finished, database closed.
+ */
+export async function startSubgraph<DB, C extends object>(
+  options: SubgraphServiceOptions<DB, C>,
+): Promise<StartedService> {
+  const { config, logger } = options;
+  const database = await openDatabase<DB>({
+    url: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    migrations: options.migrations,
+    logger,
+  });
+  const parts = options.setup(database.db);
+  const server = createSubgraphServer<C>({
+    name: options.name,
+    logger,
+    typeDefs: loadSchemaFile(options.schema),
+    resolvers: options.resolvers,
+    gatewayKey: config.KEY_GATEWAY,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    context: parts.context,
+    ...(parts.routes ? { routes: parts.routes } : {}),
+  });
+  const workers = parts.workers ?? [];
+  const stop = async (): Promise<void> => {
+    await server.stop();
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await database.close();
+  };
+  try {
+    const port = await server.start(config.HOST, config.PORT);
+    for (const worker of workers) worker.start();
+    return { port, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,2 @@
+export { aaaConfigSpec, type AaaConfig } from './config.js';
+export { startAaa } from './aaa-service.js';

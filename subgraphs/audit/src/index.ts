@@ -1,0 +1,2 @@
+export { auditConfigSpec, type AuditConfig } from './config.js';
+export { startAudit } from './audit-service.js';

@@ -1,0 +1,86 @@
+import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import type { Kysely } from 'kysely';
+import { BadUserInputError, type SignedRequest } from '@fleet/service-kit';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { AuditDatabase } from './database/schema.js';
+import { entityHistory, listEvents, verifyChain, type EventRow } from './history/event-log.js';
+
+export interface AuditContext {
+  db: Kysely<AuditDatabase>;
+  request: SignedRequest;
+}
+
+const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: function literal(node: ValueNode): unknown {
+    switch (node.kind) {
+      case Kind.STRING:
+      case Kind.BOOLEAN:
+        return node.value;
+      case Kind.INT:
+      case Kind.FLOAT:
+        return Number(node.value);
+      case Kind.NULL:
+        return null;
+      case Kind.LIST:
+        return node.values.map(literal);
+      case Kind.OBJECT:
+        return Object.fromEntries(node.fields.map((f) => [f.name.value, literal(f.value)]));
+      default:
+        throw new BadUserInputError('Variables are not accepted inside JSON literals', 'JSON');
+    }
+  },
+});
+
+function toGraphQL(row: EventRow) {
+  return {
+    id: row.id,
+    position: String(row.position),
+    source: row.source,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    sequence: row.sequence,
+    type: row.event_type,
+    tenantId: row.tenant_id,
+    actor: row.actor,
+    occurredAt: row.occurred_at.toISOString(),
+    recordedAt: row.recorded_at.toISOString(),
+    payload: row.payload,
+    previousHash: row.previous_hash,
+    hash: row.hash,
+  };
+}
+
+function parsePosition(value: string | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  if (!/^\d{1,15}$/.test(value)) throw new BadUserInputError('afterPosition must be a decimal position', 'afterPosition');
+  return Number(value);
+}
+
+export const resolvers: GraphQLResolverMap<AuditContext> = {
+  JSON: JSONScalar,
+  Query: {
+    auditEvents: async (_: unknown, args: { afterPosition?: string | null; limit: number }, { db }: AuditContext) => {
+      if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 500) {
+        throw new BadUserInputError('limit must be between 1 and 500', 'limit');
+      }
+      const rows = await listEvents(db, parsePosition(args.afterPosition), args.limit);
+      return rows.map(toGraphQL);
+    },
+    verifyAuditChain: async (_: unknown, __: unknown, { db }: AuditContext) => {
+      const result = await verifyChain(db);
+      return {
+        ok: result.ok,
+        checked: result.checked,
+        firstBrokenPosition: result.firstBrokenPosition === null ? null : String(result.firstBrokenPosition),
+      };
+    },
+  },
+  Device: {
+    __resolveReference: (reference: { id: string }) => ({ id: reference.id }),
+    history: async (device: { id: string }, _: unknown, { db }: AuditContext) =>
+      (await entityHistory(db, 'device', device.id)).map(toGraphQL),
+  },
+};

@@ -1,0 +1,23 @@
+import { createOutboxRelay } from '@fleet/outbox';
+import { startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
+import type { BillingConfig } from './config.js';
+import { migrations } from './database/migrations.js';
+import type { BillingDatabase } from './database/schema.js';
+import { PlanCatalog } from './plans/plan-catalog.js';
+import { resolvers, type BillingContext } from './resolvers.js';
+
+export function startBilling(config: BillingConfig, logger: Logger): Promise<StartedService> {
+  return startSubgraph<BillingDatabase, BillingContext>({
+    name: 'billing',
+    config,
+    logger,
+    migrations,
+    schema: new URL('../schema.graphql', import.meta.url),
+    resolvers,
+    setup: (db) => {
+      const relay = createOutboxRelay(db, 'billing', config, logger);
+      const plans = new PlanCatalog(db, () => relay.notify());
+      return { context: (request) => ({ plans, request }), workers: [relay] };
+    },
+  });
+}

@@ -1,0 +1,2 @@
+export { devicesConfigSpec, type DevicesConfig } from './config.js';
+export { startDevices } from './devices-service.js';
