@@ -1,14 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import {
-  integer,
-  logLevel,
-  oneOf,
-  port,
-  signingKey,
-  string,
-  url,
-  type ConfigOf,
-} from '@fleet/service-kit';
+import { integer, logLevel, oneOf, port, signingKey, string, url, type ConfigOf } from '@fleet/service-kit';
 
 /** The subgraphs of the federation, in the order they are composed. */
 export const SUBGRAPHS = ['aaa', 'devices', 'billing', 'audit'] as const;

@@ -56,6 +56,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     gateway,
     introspection: development,
     csrfPrevention: true,
+    // The process's own shutdown stops this server, after the HTTP server has drained.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !development,
     formatError: (formatted, error) => {

@@ -1,3 +1,9 @@
-export { DEFAULT_SUPERGRAPH_PATH, gatewayConfigSpec, SUBGRAPHS, type GatewayConfig, type SubgraphName } from './config.js';
+export {
+  DEFAULT_SUPERGRAPH_PATH,
+  gatewayConfigSpec,
+  SUBGRAPHS,
+  type GatewayConfig,
+  type SubgraphName,
+} from './config.js';
 export { startGateway } from './gateway-server.js';
 export { composeSupergraph, subgraphSchemaUrl } from './supergraph/compose.js';

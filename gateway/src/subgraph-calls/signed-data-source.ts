@@ -28,10 +28,12 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.#pool = pool;
   }
 
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+    const { request } = options;
     // Health checks and schema loads carry no request context: they are the gateway's own.
-    const principal = 'principal' in context && context.principal ? encodePrincipal(context.principal) : '';
-    const requestId = 'requestId' in context && context.requestId ? context.requestId : randomUUID();
+    const context: Partial<GatewayContext> = options.context;
+    const principal = context.principal ? encodePrincipal(context.principal) : '';
+    const requestId = context.requestId ?? randomUUID();
     request.http?.headers.set(SignedHeaders.principal, principal);
     request.http?.headers.set(SignedHeaders.requestId, requestId);
   }
@@ -63,7 +65,7 @@ function signingFetcher(pool: Pool, options: SignedDataSourceOptions): Fetcher {
     });
     const response = await pool.request({
       path,
-      method: method as 'POST',
+      method: method,
       headers: { ...headers, ...signed },
       body,
       ...(init.signal ? { signal: init.signal as AbortSignal } : {}),

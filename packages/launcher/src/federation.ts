@@ -10,7 +10,13 @@ export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
 export type ServiceName = SubgraphName | 'gateway';
 
 const PRODUCERS = ['aaa', 'devices', 'billing'] as const;
-const DEFAULT_PORTS: Record<ServiceName, number> = { gateway: 4000, aaa: 4101, devices: 4102, billing: 4103, audit: 4104 };
+const DEFAULT_PORTS: Record<ServiceName, number> = {
+  gateway: 4000,
+  aaa: 4101,
+  devices: 4102,
+  billing: 4103,
+  audit: 4104,
+};
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ENTRY: Record<ServiceName, string> = {
   gateway: join(ROOT, 'gateway/dist/main.js'),
@@ -114,7 +120,10 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     const entry: Running = { child, port: 0, stopping: false, exited };
     const port = await new Promise<number>((ready, fail) => {
-      const timer = setTimeout(() => fail(new Error(`${service} did not become ready in time`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => fail(new Error(`${service} did not become ready in time`)),
+        READY_TIMEOUT_MS,
+      );
       child.on('message', (message: ReadyMessage) => {
         if (message.type !== 'ready') return;
         clearTimeout(timer);
@@ -199,7 +208,8 @@ function serviceDefaults(
   defaults[`${prefix}DATA_DIR`] = join(dataDir, service);
   defaults[`${prefix}KEY_GATEWAY`] = key(`gateway-${service}`);
   if (service === 'audit') {
-    for (const producer of PRODUCERS) defaults[`AUDIT_KEY_${producer.toUpperCase()}`] = key(`${producer}-audit`);
+    for (const producer of PRODUCERS)
+      defaults[`AUDIT_KEY_${producer.toUpperCase()}`] = key(`${producer}-audit`);
   } else {
     defaults[`${prefix}AUDIT_URL`] = urlOf('audit');
     defaults[`${prefix}KEY_AUDIT`] = key(`${service}-audit`);

@@ -68,7 +68,8 @@ export class OutboxRelay {
       let shipped = 0;
       try {
         shipped = await this.shipBatch();
-        if (this.#failures > 0) logger.info({ attempts: this.#failures }, 'audit reachable again; shipping events');
+        if (this.#failures > 0)
+          logger.info({ attempts: this.#failures }, 'audit reachable again; shipping events');
         this.#failures = 0;
       } catch (error) {
         this.#failures++;
@@ -168,8 +169,13 @@ interface ClaimedRow {
 }
 
 /** The relay of a producing service, set up from its configuration. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database holding the outbox tables
-export function createOutboxRelay(db: Kysely<any>, source: string, config: ProducerConfig, logger: Logger): OutboxRelay {
+export function createOutboxRelay(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database holding the outbox tables
+  db: Kysely<any>,
+  source: string,
+  config: ProducerConfig,
+  logger: Logger,
+): OutboxRelay {
   return new OutboxRelay({
     db: outboxTablesOf(db),
     source,

@@ -85,16 +85,10 @@ export interface VerifyInput {
 }
 
 export type VerifyResult =
-  | { ok: true; caller: string; principal: string; requestId: string }
-  | { ok: false; reason: VerifyFailure };
+  { ok: true; caller: string; principal: string; requestId: string } | { ok: false; reason: VerifyFailure };
 
 export type VerifyFailure =
-  | 'missing-header'
-  | 'unknown-caller'
-  | 'bad-timestamp'
-  | 'expired'
-  | 'bad-signature'
-  | 'replayed';
+  'missing-header' | 'unknown-caller' | 'bad-timestamp' | 'expired' | 'bad-signature' | 'replayed';
 
 /**
  * Checks a signed request. The reason of a refusal is for logs only: callers answer 401 with no

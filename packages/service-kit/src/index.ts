@@ -44,7 +44,12 @@ export {
   type SubgraphServer,
   type SubgraphServerOptions,
 } from './subgraph/subgraph-server.js';
-export { runService, type ReadyMessage, type ServiceDefinition, type StartedService } from './service/run-service.js';
+export {
+  runService,
+  type ReadyMessage,
+  type ServiceDefinition,
+  type StartedService,
+} from './service/run-service.js';
 export { loadSchemaFile } from './subgraph/schema-file.js';
 export { signedPost, type SignedPostOptions } from './http/signed-client.js';
 export {

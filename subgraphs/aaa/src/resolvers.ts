@@ -7,7 +7,12 @@ export interface AaaContext {
   request: SignedRequest;
 }
 
-const tenantOut = (t: TenantRow) => ({ id: t.id, name: t.name, slug: t.slug, createdAt: t.created_at.toISOString() });
+const tenantOut = (t: TenantRow) => ({
+  id: t.id,
+  name: t.name,
+  slug: t.slug,
+  createdAt: t.created_at.toISOString(),
+});
 const userOut = (u: UserRow) => ({ id: u.id, tenantId: u.tenant_id, createdAt: u.created_at.toISOString() });
 
 export const resolvers: GraphQLResolverMap<AaaContext> = {

@@ -1,5 +1,12 @@
 import type { Kysely } from 'kysely';
-import { HttpError, sendJson, startSubgraph, type Logger, type SignedRoute, type StartedService } from '@fleet/service-kit';
+import {
+  HttpError,
+  sendJson,
+  startSubgraph,
+  type Logger,
+  type SignedRoute,
+  type StartedService,
+} from '@fleet/service-kit';
 import type { AuditConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { AuditDatabase } from './database/schema.js';

@@ -55,14 +55,19 @@ function toGraphQL(row: EventRow) {
 
 function parsePosition(value: string | null | undefined): number {
   if (value === null || value === undefined) return 0;
-  if (!/^\d{1,15}$/.test(value)) throw new BadUserInputError('afterPosition must be a decimal position', 'afterPosition');
+  if (!/^\d{1,15}$/.test(value))
+    throw new BadUserInputError('afterPosition must be a decimal position', 'afterPosition');
   return Number(value);
 }
 
 export const resolvers: GraphQLResolverMap<AuditContext> = {
   JSON: JSONScalar,
   Query: {
-    auditEvents: async (_: unknown, args: { afterPosition?: string | null; limit: number }, { db }: AuditContext) => {
+    auditEvents: async (
+      _: unknown,
+      args: { afterPosition?: string | null; limit: number },
+      { db }: AuditContext,
+    ) => {
       if (!Number.isInteger(args.limit) || args.limit < 1 || args.limit > 500) {
         throw new BadUserInputError('limit must be between 1 and 500', 'limit');
       }

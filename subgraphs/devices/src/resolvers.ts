@@ -29,8 +29,11 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       (await devices.listByTenant(args.tenantId)).map(toGraphQL),
   },
   Mutation: {
-    createDevice: async (_: unknown, args: { input: CreateDeviceInput }, { devices, request }: DevicesContext) =>
-      toGraphQL(await devices.create(args.input, request.principal)),
+    createDevice: async (
+      _: unknown,
+      args: { input: CreateDeviceInput },
+      { devices, request }: DevicesContext,
+    ) => toGraphQL(await devices.create(args.input, request.principal)),
   },
   Device: {
     __resolveReference: async (reference: { id: string }, { devices }: DevicesContext) => {

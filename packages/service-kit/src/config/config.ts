@@ -158,8 +158,12 @@ export function secretKey(options: {
   doc: string;
   decode: (raw: string) => Buffer | { error: string };
 }): Variable<Buffer> {
-  return variable<Buffer>({ doc: options.doc, secret: true }, () => '', (raw) => {
-    const decoded = options.decode(raw);
-    return Buffer.isBuffer(decoded) ? { value: decoded } : decoded;
-  });
+  return variable<Buffer>(
+    { doc: options.doc, secret: true },
+    () => '',
+    (raw) => {
+      const decoded = options.decode(raw);
+      return Buffer.isBuffer(decoded) ? { value: decoded } : decoded;
+    },
+  );
 }

@@ -31,7 +31,10 @@ export interface Database<DB> {
  */
 export async function openDatabase<DB>(options: DatabaseOptions): Promise<Database<DB>> {
   const { dialect, engine, lock } = options.url
-    ? { dialect: createPostgresDialect(options.url, options.maxConnections ?? 10), engine: 'postgres' as const }
+    ? {
+        dialect: createPostgresDialect(options.url, options.maxConnections ?? 10),
+        engine: 'postgres' as const,
+      }
     : openEmbedded(options.dataDir);
   const db = new Kysely<DB>({ dialect });
   let closed = false;
@@ -58,8 +61,12 @@ function openEmbedded(dataDir: string): { dialect: Dialect; engine: 'pglite'; lo
   return { dialect: new PGliteDialect(pglite), engine: 'pglite', lock };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are untyped by design
-async function migrate(db: Kysely<any>, migrations: Record<string, Migration>, logger: Logger): Promise<void> {
+async function migrate(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are untyped by design
+  db: Kysely<any>,
+  migrations: Record<string, Migration>,
+  logger: Logger,
+): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
@@ -69,5 +76,5 @@ async function migrate(db: Kysely<any>, migrations: Record<string, Migration>, l
     if (result.status === 'Success') logger.info({ migration: result.migrationName }, 'migration applied');
     if (result.status === 'Error') logger.error({ migration: result.migrationName }, 'migration failed');
   }
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error('migration failed', { cause: error });
 }

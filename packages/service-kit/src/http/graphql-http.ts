@@ -22,12 +22,16 @@ export async function executeGraphQL<C extends BaseContext>(
   const url = req.url ?? '/';
   const search = url.includes('?') ? url.slice(url.indexOf('?')) : '';
   const response = await apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method, headers, search, body: method === 'POST' ? parseJsonBody(headers, body) : undefined },
+    httpGraphQLRequest: {
+      method,
+      headers,
+      search,
+      body: method === 'POST' ? parseJsonBody(headers, body) : undefined,
+    },
     context,
   });
   // Apollo answers a mutation sent by GET with 405; for the client that is a bad request.
-  const status =
-    method === 'GET' && response.status === 405 ? 400 : (response.status ?? 200);
+  const status = method === 'GET' && response.status === 405 ? 400 : (response.status ?? 200);
   const outHeaders: Record<string, string> = {};
   for (const [name, value] of response.headers) outHeaders[name] = value;
   res.statusCode = status;

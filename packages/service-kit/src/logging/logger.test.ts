@@ -33,7 +33,14 @@ describe('logger', () => {
       'login',
     );
     const text = JSON.stringify(lines()[0]);
-    for (const secret of ['hunter2hunter2', 'alice@example.com', 'Bearer abc', 'sig"', 'bob@example.com', 'tok"']) {
+    for (const secret of [
+      'hunter2hunter2',
+      'alice@example.com',
+      'Bearer abc',
+      'sig"',
+      'bob@example.com',
+      'tok"',
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain('[redacted]');

@@ -58,7 +58,7 @@ export async function startSubgraph<DB, C extends object>(
     resolvers: options.resolvers,
     gatewayKey: config.KEY_GATEWAY,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    context: parts.context,
+    context: (request) => parts.context(request),
     ...(parts.routes ? { routes: parts.routes } : {}),
   });
   const workers = parts.workers ?? [];

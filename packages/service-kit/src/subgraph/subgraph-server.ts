@@ -1,7 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { DocumentNode } from 'graphql';
@@ -59,6 +62,8 @@ export function createSubgraphServer<C extends object>(options: SubgraphServerOp
     // Only the gateway can reach this server, and it plans from the composed supergraph.
     introspection: true,
     csrfPrevention: true,
+    // The process's own shutdown stops this server, after the HTTP server has drained.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => {
       const masked = maskError(formatted);
@@ -67,7 +72,12 @@ export function createSubgraphServer<C extends object>(options: SubgraphServerOp
       }
       return masked;
     },
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginUsageReportingDisabled()],
+    // No traces to the gateway: they would tell a caller how long each resolver took.
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+    ],
   });
   const signatures = new SignatureCheck({ audience: options.name, logger });
   const gatewayKeys = new Map([['gateway', options.gatewayKey]]);

@@ -44,7 +44,12 @@ export class TenantDirectory {
         type: 'tenant.created',
         tenantId: created.id,
         actor: actorOf(principal),
-        payload: { id: created.id, name: created.name, slug: created.slug, createdAt: created.created_at.toISOString() },
+        payload: {
+          id: created.id,
+          name: created.name,
+          slug: created.slug,
+          createdAt: created.created_at.toISOString(),
+        },
       });
       return created;
     });
@@ -89,6 +94,11 @@ export class TenantDirectory {
   }
 
   async listUsers(tenantId: string): Promise<UserRow[]> {
-    return this.#db.selectFrom('app_user').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at').execute();
+    return this.#db
+      .selectFrom('app_user')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('created_at')
+      .execute();
   }
 }

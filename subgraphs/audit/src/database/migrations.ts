@@ -23,7 +23,9 @@ export const migrations: Record<string, Migration> = {
           hash text not null,
           unique (source, aggregate_type, aggregate_id, sequence)
         )`.execute(db);
-      await sql`create index audit_event_aggregate on audit_event (aggregate_type, aggregate_id, sequence)`.execute(db);
+      await sql`create index audit_event_aggregate on audit_event (aggregate_type, aggregate_id, sequence)`.execute(
+        db,
+      );
       await sql`
         create table chain_head (
           id int primary key check (id = 1),

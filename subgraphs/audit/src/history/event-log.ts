@@ -64,7 +64,11 @@ export async function verifyChain(db: Kysely<AuditDatabase>, pageSize = 1_000): 
     const page = await listEvents(db, expectedPosition - 1, pageSize);
     for (const row of page) {
       const recomputed = chainHash(previousHash, row.position, toOutboxEvent(row));
-      if (row.position !== expectedPosition || row.previous_hash !== previousHash || row.hash !== recomputed) {
+      if (
+        row.position !== expectedPosition ||
+        row.previous_hash !== previousHash ||
+        row.hash !== recomputed
+      ) {
         return { ok: false, checked, firstBrokenPosition: expectedPosition };
       }
       previousHash = row.hash;

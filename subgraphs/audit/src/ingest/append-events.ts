@@ -26,7 +26,9 @@ export async function appendEvents(db: Kysely<AuditDatabase>, events: OutboxEven
     const seen = new Set(
       ids.length === 0
         ? []
-        : (await trx.selectFrom('audit_event').select('id').where('id', 'in', ids).execute()).map((r) => r.id),
+        : (await trx.selectFrom('audit_event').select('id').where('id', 'in', ids).execute()).map(
+            (r) => r.id,
+          ),
     );
     let { position, hash } = head;
     let appended = 0;
@@ -62,4 +64,3 @@ export async function appendEvents(db: Kysely<AuditDatabase>, events: OutboxEven
     return { appended, duplicates: events.length - appended };
   });
 }
-

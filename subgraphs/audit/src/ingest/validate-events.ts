@@ -38,7 +38,8 @@ function problemOf(event: unknown, caller: string): string | undefined {
   if (!isRecord(event)) return 'must be an object';
   if (typeof event.id !== 'string' || !UUID.test(event.id)) return 'id must be a UUID';
   if (event.source !== caller) return `source must be "${caller}", the signing service`;
-  if (typeof event.aggregateType !== 'string' || !NAME.test(event.aggregateType)) return 'aggregateType is invalid';
+  if (typeof event.aggregateType !== 'string' || !NAME.test(event.aggregateType))
+    return 'aggregateType is invalid';
   if (!isId(event.aggregateId)) return 'aggregateId is invalid';
   if (!Number.isSafeInteger(event.sequence) || (event.sequence as number) < 1) {
     return 'sequence must be a positive integer';

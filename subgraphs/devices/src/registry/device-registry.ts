@@ -34,11 +34,18 @@ export class DeviceRegistry {
     const device = await this.#db.transaction().execute(async (trx) => {
       const created = await trx
         .insertInto('device')
-        .values({ id: randomUUID(), tenant_id: valid.tenantId, name: valid.name, host: valid.host, port: valid.port })
+        .values({
+          id: randomUUID(),
+          tenant_id: valid.tenantId,
+          name: valid.name,
+          host: valid.host,
+          port: valid.port,
+        })
         .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing())
         .returningAll()
         .executeTakeFirst();
-      if (!created) throw new ConflictError(`A device named "${valid.name}" exists already in this tenant`, 'name');
+      if (!created)
+        throw new ConflictError(`A device named "${valid.name}" exists already in this tenant`, 'name');
       await recordEvent(outboxTablesOf(trx), {
         aggregateType: 'device',
         aggregateId: created.id,

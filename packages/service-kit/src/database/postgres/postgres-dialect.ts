@@ -3,7 +3,7 @@ import pg from 'pg';
 
 /** int8 as a JavaScript number, matching the embedded database. */
 function getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-  if (oid === pg.types.builtins.INT8) return Number;
+  if (oid === (pg.types.builtins.INT8 as number)) return Number;
   return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
 }
 
