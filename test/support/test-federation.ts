@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFederation, SUBGRAPH_NAMES, type Federation, type ServiceName } from '@fleet/launcher';
+import type { Secrets } from '@fleet/launcher';
+import { createServiceDatabases, type ServiceDatabase } from './postgres.js';
+import type { SubgraphName } from '@fleet/launcher';
+
+export type Engine = 'pglite' | 'postgres';
+
+export interface TestFederation extends Federation {
+  readonly engine: Engine;
+  readonly dataDir: string;
+  /** The keys the launcher generated for this federation. */
+  readonly secrets: Secrets;
+  /** Each subgraph's PostgreSQL database, on the PostgreSQL engine. */
+  readonly databases: Partial<Record<SubgraphName, ServiceDatabase>>;
+  url(service: ServiceName): string;
+  /** POSTs a GraphQL operation to the gateway. */
+  graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResult<T>>;
+  /** Stops everything and deletes the data it made. */
+  destroy(): Promise<void>;
+}
+
+export interface GraphQLResult<T> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
+}
+
+export interface TestFederationOptions {
+  engine: Engine;
+  /** Keep using this data directory (e.g. to restart on the same data). */
+  dataDir?: string;
+  databases?: Partial<Record<SubgraphName, ServiceDatabase>>;
+  overrides?: Partial<Record<ServiceName, Record<string, string>>>;
+}
+
+/** Test-friendly settings: events ship quickly once audit is back. */
+const TEST_OVERRIDES: Partial<Record<ServiceName, Record<string, string>>> = {
+  aaa: { AAA_OUTBOX_MAX_BACKOFF_MS: '500' },
+  devices: { DEVICES_OUTBOX_MAX_BACKOFF_MS: '500' },
+  billing: { BILLING_OUTBOX_MAX_BACKOFF_MS: '500' },
+};
+
+/**
+ * The real federation, as `npm start` runs it: five processes, on free ports, with fresh embedded
+ * databases in a temporary directory, or each subgraph in its own new PostgreSQL database.
+ */
+export async function startTestFederation(options: TestFederationOptions): Promise<TestFederation> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'fleet-test-')));
+  let databases = options.databases ?? {};
+  let dropDatabases = async (): Promise<void> => {};
+  if (options.engine === 'postgres' && !options.databases) {
+    const created = await createServiceDatabases(SUBGRAPH_NAMES);
+    databases = created.databases;
+    dropDatabases = created.drop;
+  }
+  const overrides: Partial<Record<ServiceName, Record<string, string>>> = {};
+  for (const service of ['gateway', ...SUBGRAPH_NAMES] as const) {
+    const database = service === 'gateway' ? undefined : databases[service];
+    overrides[service] = {
+      ...TEST_OVERRIDES[service],
+      ...(database ? { [`${service.toUpperCase()}_DATABASE_URL`]: database.url } : {}),
+      ...options.overrides?.[service],
+    };
+  }
+  let federation: Federation;
+  try {
+    federation = await startFederation({
+      dataDir,
+      env: {},
+      ports: { gateway: 0, aaa: 0, devices: 0, billing: 0, audit: 0 },
+      overrides,
+      output: 'capture',
+    });
+  } catch (error) {
+    await dropDatabases();
+    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as Secrets;
+  return {
+    ...federation,
+    gatewayUrl: federation.gatewayUrl,
+    engine: options.engine,
+    dataDir,
+    secrets,
+    databases,
+    url: (service) => `http://127.0.0.1:${federation.port(service)}`,
+    async graphql<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
+      const response = await fetch(federation.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as Omit<GraphQLResult<T>, 'status'>;
+      return { status: response.status, ...body };
+    },
+    async destroy() {
+      await federation.stop();
+      await dropDatabases();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+/**
+ * The engines the system suites run on: the embedded one always, PostgreSQL when the suite is
+ * enabled. A disabled engine stays in the list so its suites show as skipped.
+ */
+export async function engineMatrix(): Promise<{ engine: Engine; enabled: boolean }[]> {
+  const { postgresSuiteEnabled } = await import('./postgres.js');
+  return [
+    { engine: 'pglite', enabled: true },
+    { engine: 'postgres', enabled: await postgresSuiteEnabled() },
+  ];
+}

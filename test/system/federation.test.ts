@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineMatrix, eventually, startTestFederation, type TestFederation } from '../support/test-federation.js';
+
+const DEVICE_VIEW = `
+  query Device($id: ID!) {
+    device(id: $id) {
+      id
+      name
+      tenant { id name slug plan { id name deviceQuota } }
+      history { type sequence aggregateId hash previousHash }
+    }
+  }`;
+
+describe.each(await engineMatrix())('the federation on $engine', ({ engine, enabled }) => {
+  let fleet: TestFederation;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    if (!enabled) return;
+    fleet = await startTestFederation({ engine });
+    const created = await fleet.graphql<{ createTenant: { id: string } }>(
+      'mutation { createTenant(input: { name: "Acme Networks", slug: "acme" }) { id } }',
+    );
+    tenantId = created.data!.createTenant.id;
+  });
+
+  afterAll(async () => {
+    await fleet?.destroy();
+  });
+
+  it.runIf(enabled)('answers one query from four subgraphs', async () => {
+    await fleet.graphql('mutation($t: ID!) { changeTenantPlan(tenantId: $t, planId: "pro") { id } }', {
+      t: tenantId,
+    });
+    const created = await fleet.graphql<{ createDevice: { id: string } }>(
+      'mutation($t: ID!) { createDevice(input: { tenantId: $t, name: "core-1", host: "10.0.0.1" }) { id } }',
+      { t: tenantId },
+    );
+    expect(created.errors).toBeUndefined();
+    const deviceId = created.data!.createDevice.id;
+
+    const view = await eventually(async () => {
+      const result = await fleet.graphql<{ device: { history: unknown[] } }>(DEVICE_VIEW, { id: deviceId });
+      return result.data?.device.history.length ? result : undefined;
+    });
+    expect(view.errors).toBeUndefined();
+    expect(view.data).toEqual({
+      device: {
+        id: deviceId,
+        name: 'core-1',
+        // aaa
+        tenant: {
+          id: tenantId,
+          name: 'Acme Networks',
+          slug: 'acme',
+          // billing
+          plan: { id: 'pro', name: 'Pro', deviceQuota: 100 },
+        },
+        // audit
+        history: [
+          {
+            type: 'device.created',
+            sequence: 1,
+            aggregateId: deviceId,
+            hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+            previousHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+          },
+        ],
+      },
+    });
+  });
+
+  it.runIf(enabled)('carries the request id from the gateway into every subgraph call', async () => {
+    const requestId = `trace-${Date.now()}`;
+    const result = await fleet.graphql(
+      'query($t: ID!) { tenant(id: $t) { name plan { name } devices { name } } }',
+      { t: tenantId },
+      { 'x-request-id': requestId },
+    );
+    expect(result.errors).toBeUndefined();
+    for (const service of ['aaa', 'billing', 'devices'] as const) {
+      const lines = fleet.logs(service).filter((line) => line.includes(requestId));
+      expect(lines.length, `${service} logged the request id`).toBeGreaterThan(0);
+    }
+  });
+
+  it.runIf(enabled)('refuses bad input with the field named, and changes nothing', async () => {
+    const before = await fleet.graphql<{ devices: unknown[] }>('query($t: ID!) { devices(tenantId: $t) { id } }', {
+      t: tenantId,
+    });
+    const cases = [
+      { input: { tenantId, name: '', host: '10.0.0.2' }, field: 'name' },
+      { input: { tenantId, name: 'edge', host: 'not a host!' }, field: 'host' },
+      { input: { tenantId, name: 'edge', host: '10.0.0.2', port: 70000 }, field: 'port' },
+      { input: { tenantId: 'not-a-uuid', name: 'edge', host: '10.0.0.2' }, field: 'tenantId' },
+    ];
+    for (const { input, field } of cases) {
+      const result = await fleet.graphql(
+        'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id } }',
+        { input },
+      );
+      expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field });
+    }
+    const after = await fleet.graphql<{ devices: unknown[] }>('query($t: ID!) { devices(tenantId: $t) { id } }', {
+      t: tenantId,
+    });
+    expect(after.data!.devices).toHaveLength(before.data!.devices.length);
+  });
+
+  it.runIf(enabled)('refuses a duplicate device name with a conflict', async () => {
+    const create = () =>
+      fleet.graphql('mutation($t: ID!) { createDevice(input: { tenantId: $t, name: "dup", host: "h1" }) { id } }', {
+        t: tenantId,
+      });
+    expect((await create()).errors).toBeUndefined();
+    const second = await create();
+    expect(second.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT', field: 'name' });
+  });
+
+  it.runIf(enabled)('answers malformed JSON and mutations by GET with 400, changing nothing', async () => {
+    const malformed = await fetch(fleet.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": "mutation {',
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({
+      errors: [{ message: 'Malformed JSON in request body', extensions: { code: 'BAD_REQUEST' } }],
+    });
+
+    const query = encodeURIComponent('mutation { createTenant(input: { name: "Via GET", slug: "via-get" }) { id } }');
+    const byGet = await fetch(`${fleet.gatewayUrl}?query=${query}`, { headers: { 'apollo-require-preflight': '1' } });
+    expect(byGet.status).toBe(400);
+    const tenants = await fleet.graphql<{ tenants: { slug: string }[] }>('{ tenants { slug } }');
+    expect(tenants.data!.tenants.map((t) => t.slug)).not.toContain('via-get');
+  });
+
+  it.runIf(enabled)('refuses a GET without a preflight header (CSRF prevention)', async () => {
+    const response = await fetch(`${fleet.gatewayUrl}?query=${encodeURIComponent('{ plans { id } }')}`);
+    expect(response.status).toBe(400);
+  });
+
+  it.runIf(enabled)('keeps introspection off in production mode', async () => {
+    const result = await fleet.graphql('{ __schema { queryType { name } } }');
+    expect(result.data ?? null).toBeNull();
+    expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it.runIf(enabled)('reports health and readiness', async () => {
+    const health = await fetch(`${fleet.url('gateway')}/healthz`);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${fleet.url('gateway')}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      subgraphs: { aaa: 'ok', devices: 'ok', billing: 'ok', audit: 'ok' },
+    });
+  });
+
+  it.runIf(enabled)('masks what goes wrong inside, and is not ready while a subgraph is down', async () => {
+    await fleet.stopService('billing');
+    try {
+      const result = await fleet.graphql('query($t: ID!) { tenant(id: $t) { name plan { name } } }', { t: tenantId });
+      const text = JSON.stringify(result);
+      expect(result.errors?.[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+      expect(result.errors?.[0]?.message).toBe('Internal server error');
+      for (const leak of ['ECONNREFUSED', '127.0.0.1', 'stack', String(fleet.port('billing'))]) {
+        expect(text).not.toContain(leak);
+      }
+      const ready = await fetch(`${fleet.url('gateway')}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'not ready', subgraphs: { billing: 'unreachable' } });
+    } finally {
+      await fleet.startService('billing');
+    }
+    const again = await fleet.graphql<{ tenant: { plan: { name: string } } }>(
+      'query($t: ID!) { tenant(id: $t) { plan { name } } }',
+      { t: tenantId },
+    );
+    expect(again.data?.tenant.plan.name).toBe('Pro');
+  });
+
+  it.runIf(enabled)('never writes a key into any log', () => {
+    const keys = Object.values(fleet.secrets);
+    for (const service of ['gateway', 'aaa', 'devices', 'billing', 'audit'] as const) {
+      const text = fleet.logs(service).join('\n');
+      expect(text.length).toBeGreaterThan(0);
+      for (const key of keys) expect(text).not.toContain(key);
+    }
+  });
+});
