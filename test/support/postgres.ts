@@ -35,7 +35,9 @@ export async function postgresSuiteEnabled(): Promise<boolean> {
   if (mode === 'off') return false;
   if (await postgresReachable()) return true;
   if (mode === 'required') {
-    throw new Error(`The PostgreSQL suite is required (CI or TEST_POSTGRES=required) but ${ADMIN_URL} is unreachable`);
+    throw new Error(
+      `The PostgreSQL suite is required (CI or TEST_POSTGRES=required) but ${ADMIN_URL} is unreachable`,
+    );
   }
   return false;
 }

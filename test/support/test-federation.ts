@@ -93,7 +93,11 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     secrets,
     databases,
     url: (service) => `http://127.0.0.1:${federation.port(service)}`,
-    async graphql<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
+    async graphql<T>(
+      query: string,
+      variables?: Record<string, unknown>,
+      headers: Record<string, string> = {},
+    ) {
       const response = await fetch(federation.gatewayUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },

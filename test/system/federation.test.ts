@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engineMatrix, eventually, startTestFederation, type TestFederation } from '../support/test-federation.js';
+import {
+  engineMatrix,
+  eventually,
+  startTestFederation,
+  type TestFederation,
+} from '../support/test-federation.js';
 
 const DEVICE_VIEW = `
   query Device($id: ID!) {
@@ -85,9 +90,12 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   });
 
   it.runIf(enabled)('refuses bad input with the field named, and changes nothing', async () => {
-    const before = await fleet.graphql<{ devices: unknown[] }>('query($t: ID!) { devices(tenantId: $t) { id } }', {
-      t: tenantId,
-    });
+    const before = await fleet.graphql<{ devices: unknown[] }>(
+      'query($t: ID!) { devices(tenantId: $t) { id } }',
+      {
+        t: tenantId,
+      },
+    );
     const cases = [
       { input: { tenantId, name: '', host: '10.0.0.2' }, field: 'name' },
       { input: { tenantId, name: 'edge', host: 'not a host!' }, field: 'host' },
@@ -101,17 +109,23 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
       );
       expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field });
     }
-    const after = await fleet.graphql<{ devices: unknown[] }>('query($t: ID!) { devices(tenantId: $t) { id } }', {
-      t: tenantId,
-    });
+    const after = await fleet.graphql<{ devices: unknown[] }>(
+      'query($t: ID!) { devices(tenantId: $t) { id } }',
+      {
+        t: tenantId,
+      },
+    );
     expect(after.data!.devices).toHaveLength(before.data!.devices.length);
   });
 
   it.runIf(enabled)('refuses a duplicate device name with a conflict', async () => {
     const create = () =>
-      fleet.graphql('mutation($t: ID!) { createDevice(input: { tenantId: $t, name: "dup", host: "h1" }) { id } }', {
-        t: tenantId,
-      });
+      fleet.graphql(
+        'mutation($t: ID!) { createDevice(input: { tenantId: $t, name: "dup", host: "h1" }) { id } }',
+        {
+          t: tenantId,
+        },
+      );
     expect((await create()).errors).toBeUndefined();
     const second = await create();
     expect(second.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT', field: 'name' });
@@ -128,8 +142,12 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
       errors: [{ message: 'Malformed JSON in request body', extensions: { code: 'BAD_REQUEST' } }],
     });
 
-    const query = encodeURIComponent('mutation { createTenant(input: { name: "Via GET", slug: "via-get" }) { id } }');
-    const byGet = await fetch(`${fleet.gatewayUrl}?query=${query}`, { headers: { 'apollo-require-preflight': '1' } });
+    const query = encodeURIComponent(
+      'mutation { createTenant(input: { name: "Via GET", slug: "via-get" }) { id } }',
+    );
+    const byGet = await fetch(`${fleet.gatewayUrl}?query=${query}`, {
+      headers: { 'apollo-require-preflight': '1' },
+    });
     expect(byGet.status).toBe(400);
     const tenants = await fleet.graphql<{ tenants: { slug: string }[] }>('{ tenants { slug } }');
     expect(tenants.data!.tenants.map((t) => t.slug)).not.toContain('via-get');
@@ -160,7 +178,9 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   it.runIf(enabled)('masks what goes wrong inside, and is not ready while a subgraph is down', async () => {
     await fleet.stopService('billing');
     try {
-      const result = await fleet.graphql('query($t: ID!) { tenant(id: $t) { name plan { name } } }', { t: tenantId });
+      const result = await fleet.graphql('query($t: ID!) { tenant(id: $t) { name plan { name } } }', {
+        t: tenantId,
+      });
       const text = JSON.stringify(result);
       expect(result.errors?.[0]?.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
       expect(result.errors?.[0]?.message).toBe('Internal server error');
@@ -169,7 +189,10 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
       }
       const ready = await fetch(`${fleet.url('gateway')}/readyz`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ status: 'not ready', subgraphs: { billing: 'unreachable' } });
+      expect(await ready.json()).toMatchObject({
+        status: 'not ready',
+        subgraphs: { billing: 'unreachable' },
+      });
     } finally {
       await fleet.startService('billing');
     }
