@@ -127,7 +127,8 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`Condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+  const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
+  throw new Error(`Condition not met within ${timeoutMs} ms${detail}`);
 }
 
 /**

@@ -7,3 +7,4 @@ export {
   type SubgraphName,
 } from './federation.js';
 export { KEY_PAIRS, loadOrCreateSecrets, type Secrets } from './secrets.js';
+export { configurationTable, CONFIGURATION } from './config-table.js';

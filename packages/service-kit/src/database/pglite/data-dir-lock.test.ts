@@ -7,7 +7,7 @@ import { DataDirLock } from './data-dir-lock.js';
 
 function deadPid(): number {
   // A process that has exited: its PID is free (and not reused this quickly).
-  return spawnSync(process.execPath, ['-e', '']).pid!;
+  return spawnSync(process.execPath, ['-e', '']).pid;
 }
 
 describe('data directory lock', () => {
