@@ -29,3 +29,31 @@ export interface EventActor {
 export interface IngestBody {
   events: OutboxEvent[];
 }
+
+/** An event as a table row stores it: the outbox's, and audit's log alike. */
+export interface EventRow {
+  id: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  sequence: number;
+  event_type: string;
+  tenant_id: string | null;
+  actor: EventActor;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+}
+
+export function eventFromRow(source: string, row: EventRow): OutboxEvent {
+  return {
+    id: row.id,
+    source,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    sequence: row.sequence,
+    type: row.event_type,
+    tenantId: row.tenant_id,
+    actor: row.actor,
+    occurredAt: row.occurred_at.toISOString(),
+    payload: row.payload,
+  };
+}

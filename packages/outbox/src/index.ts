@@ -1,4 +1,4 @@
-export type { EventActor, IngestBody, OutboxEvent } from './event.js';
+export { eventFromRow, type EventActor, type EventRow, type IngestBody, type OutboxEvent } from './event.js';
 export {
   OUTBOX_MIGRATION_NAME,
   outboxMigration,

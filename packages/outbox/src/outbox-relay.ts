@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import { signedPost, type Logger, type ProducerConfig } from '@fleet/service-kit';
-import type { EventActor, IngestBody, OutboxEvent } from './event.js';
+import { eventFromRow, type EventRow, type IngestBody } from './event.js';
 import { outboxTablesOf, type OutboxTables } from './outbox-schema.js';
 
 export interface OutboxRelayOptions {
@@ -99,7 +99,7 @@ export class OutboxRelay {
     if (rows.length === 0) return 0;
     const ids = rows.map((row) => row.id);
     try {
-      await this.#send({ events: rows.map((row) => this.#toEvent(row)) });
+      await this.#send({ events: rows.map((row) => eventFromRow(this.#options.source, row)) });
     } catch (error) {
       await db.updateTable('outbox').set({ claimed_until: null }).where('id', 'in', ids).execute();
       throw error;
@@ -122,21 +122,6 @@ export class OutboxRelay {
     if (!response.ok) throw new Error(`audit answered ${response.status}`);
   }
 
-  #toEvent(row: ClaimedRow): OutboxEvent {
-    return {
-      id: row.id,
-      source: this.#options.source,
-      aggregateType: row.aggregate_type,
-      aggregateId: row.aggregate_id,
-      sequence: row.sequence,
-      type: row.event_type,
-      tenantId: row.tenant_id,
-      actor: row.actor,
-      occurredAt: row.occurred_at.toISOString(),
-      payload: row.payload,
-    };
-  }
-
   #backoff(): number {
     const { minBackoffMs, maxBackoffMs } = this.#options;
     const ceiling = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(this.#failures - 1, 20));
@@ -155,17 +140,8 @@ export class OutboxRelay {
   }
 }
 
-interface ClaimedRow {
-  id: string;
+interface ClaimedRow extends EventRow {
   position: number;
-  aggregate_type: string;
-  aggregate_id: string;
-  sequence: number;
-  event_type: string;
-  tenant_id: string | null;
-  actor: EventActor;
-  payload: Record<string, unknown>;
-  occurred_at: Date;
 }
 
 /** The relay of a producing service, set up from its configuration. */

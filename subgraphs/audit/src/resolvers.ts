@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { BadUserInputError, type SignedRequest } from '@fleet/service-kit';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { AuditDatabase } from './database/schema.js';
-import { entityHistory, listEvents, verifyChain, type EventRow } from './history/event-log.js';
+import { entityHistory, listEvents, toOutboxEvent, verifyChain, type EventRow } from './history/event-log.js';
 
 export interface AuditContext {
   db: Kysely<AuditDatabase>;
@@ -36,18 +36,9 @@ const JSONScalar = new GraphQLScalarType({
 
 function toGraphQL(row: EventRow) {
   return {
-    id: row.id,
+    ...toOutboxEvent(row),
     position: String(row.position),
-    source: row.source,
-    aggregateType: row.aggregate_type,
-    aggregateId: row.aggregate_id,
-    sequence: row.sequence,
-    type: row.event_type,
-    tenantId: row.tenant_id,
-    actor: row.actor,
-    occurredAt: row.occurred_at.toISOString(),
     recordedAt: row.recorded_at.toISOString(),
-    payload: row.payload,
     previousHash: row.previous_hash,
     hash: row.hash,
   };

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { OutboxEvent } from '@fleet/outbox';
+import { eventFromRow, type OutboxEvent } from '@fleet/outbox';
 import { chainHash, GENESIS_HASH } from '../chain/hash-chain.js';
 import type { AuditDatabase } from '../database/schema.js';
 
@@ -7,18 +7,7 @@ export type EventRow = Selectable<AuditDatabase['audit_event']>;
 
 /** A stored event as its producer sent it. */
 export function toOutboxEvent(row: EventRow): OutboxEvent {
-  return {
-    id: row.id,
-    source: row.source,
-    aggregateType: row.aggregate_type,
-    aggregateId: row.aggregate_id,
-    sequence: row.sequence,
-    type: row.event_type,
-    tenantId: row.tenant_id,
-    actor: row.actor,
-    occurredAt: row.occurred_at.toISOString(),
-    payload: row.payload,
-  };
+  return eventFromRow(row.source, row);
 }
 
 export async function listEvents(
