@@ -36,7 +36,8 @@ export function parseCommand(words: readonly string[]): Command {
 export type ReplyType = '!re' | '!done' | '!trap' | '!fatal' | '!empty';
 
 export interface Reply {
-  type: ReplyType | string;
+  /** A ReplyType, or whatever else the peer sent. */
+  type: string;
   tag: string | undefined;
   attributes: Record<string, string>;
   /** Words that are neither attributes nor the tag: the reason of a `!fatal`. */
