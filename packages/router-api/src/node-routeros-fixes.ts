@@ -1,0 +1,121 @@
+import { Channel, Connector, Receiver, Transmitter } from 'routeros-client';
+import { encodeLength, SentenceDecoder, WireError } from '@fleet/routeros-wire';
+
+/**
+ * Fixes to the RouterOS client library, applied once to its classes when this module loads.
+ *
+ * `routeros-client` (and the `node-routeros` it is built on) is abandoned upstream; its version is
+ * pinned, so the internals patched here cannot move. Each fix answers one hazard, and each has a
+ * test against the simulator that fails without it:
+ *
+ * 1. Framing. The library's receiver ignores the zero-length word that ends a sentence and guesses
+ *    boundaries from how TCP cut the stream: replies arriving in small fragments never complete.
+ *    Sentences are now framed by the wire codec, whatever the fragmentation.
+ * 2. Text. Words were encoded and decoded as Windows-1252, so Cyrillic, CJK or emoji became `?`.
+ *    They are UTF-8 now, both ways.
+ * 3. `!empty` (RouterOS 7.18+). An unknown reply word made the channel throw inside the socket's
+ *    data handler, crashing the process. `!empty` is now ignored until the `!done` that follows,
+ *    and any other unknown reply fails its call instead of the process.
+ * 4. Replies for a tag nobody reads (a call that timed out, say) threw `UNREGISTEREDTAG` from the
+ *    same handler; they are now dropped.
+ * 5. Certificate pinning. The library hands its TLS options straight to `tls.connect` and logs in
+ *    as soon as TLS is up; a pinned SHA-256 fingerprint is now checked before anything is sent.
+ */
+
+/** TLS options may carry this: the peer certificate's SHA-256 fingerprint, `AB:CD:…`. */
+export const PINNED_FINGERPRINT = 'fleetPinnedFingerprint256';
+
+interface ReceiverInternals {
+  socket: { emit(event: string, ...args: unknown[]): boolean; destroy(error?: Error): void };
+  tags: Map<string, { callback: (packet: string[]) => void }>;
+  fleetDecoder?: SentenceDecoder;
+}
+
+interface ChannelInternals {
+  trapped: boolean;
+  streaming: boolean;
+  data: unknown[];
+  emit(event: string, ...args: unknown[]): boolean;
+  close(force?: boolean): void;
+  parsePacket(packet: string[]): Record<string, string>;
+}
+
+interface ConnectorInternals {
+  tls?: Record<string, unknown>;
+  socket: { getPeerCertificate(): { fingerprint256?: string } };
+  onError(error: Error): void;
+}
+
+let applied = false;
+
+export function applyNodeRouterOsFixes(): void {
+  if (applied) return;
+  applied = true;
+
+  // 1 and 4: frame sentences properly; drop replies for tags nobody reads.
+  (Receiver.prototype as unknown as { processRawData(data: Buffer): void }).processRawData = function (
+    this: ReceiverInternals,
+    data: Buffer,
+  ): void {
+    this.fleetDecoder ??= new SentenceDecoder();
+    let sentences: string[][];
+    try {
+      sentences = this.fleetDecoder.push(data);
+    } catch (error) {
+      this.socket.destroy(error instanceof WireError ? error : new WireError(String(error)));
+      return;
+    }
+    for (const sentence of sentences) {
+      if (sentence[0] === '!fatal') {
+        // The connector ends the connection on this event; pending calls fail with it.
+        this.socket.emit('fatal');
+        return;
+      }
+      const tagWord = sentence.find((word) => word.startsWith('.tag='));
+      if (!tagWord) continue;
+      const reader = this.tags.get(tagWord.slice('.tag='.length));
+      reader?.callback(sentence.filter((word) => word !== tagWord));
+    }
+  };
+
+  // 2: UTF-8 words with the protocol's length prefix.
+  (Transmitter.prototype as unknown as { encodeString(text: string | null): Buffer }).encodeString = (
+    text: string | null,
+  ): Buffer => {
+    if (text === null) return Buffer.from([0]);
+    const bytes = Buffer.from(text, 'utf8');
+    return Buffer.concat([encodeLength(bytes.length), bytes]);
+  };
+
+  // 3: `!empty` waits for `!done`; other unknown replies fail the call, not the process.
+  const channel = Channel.prototype as unknown as {
+    processPacket: (this: ChannelInternals, packet: string[]) => void;
+  };
+  const processPacket = channel.processPacket;
+  channel.processPacket = function (this: ChannelInternals, packet: string[]): void {
+    const reply = packet[0];
+    if (reply === '!empty') return;
+    if (reply === '!re' || reply === '!done' || reply === '!trap') {
+      processPacket.call(this, packet);
+      return;
+    }
+    this.trapped = true;
+    this.emit('trap', { message: `unexpected reply ${String(reply)}` });
+    this.close();
+  };
+
+  // 5: check a pinned certificate before logging in.
+  const connector = Connector.prototype as unknown as { onConnect: (this: ConnectorInternals) => void };
+  const onConnect = connector.onConnect;
+  connector.onConnect = function (this: ConnectorInternals): void {
+    const pinned = this.tls?.[PINNED_FINGERPRINT];
+    if (typeof pinned === 'string') {
+      const actual = this.socket.getPeerCertificate().fingerprint256;
+      if (!actual || actual.toUpperCase() !== pinned.toUpperCase()) {
+        this.onError(new Error('the router certificate does not match the pinned fingerprint'));
+        return;
+      }
+    }
+    onConnect.call(this);
+  };
+}

@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export interface UnpatchedOutcome {
+  /** How the library's promise ended, or `pending` if it had not after the wait. */
+  outcome: 'resolved' | 'rejected' | 'pending' | 'crashed';
+  value?: unknown;
+  stderr: string;
+}
+
+/**
+ * Runs `body` against the library as published, in a process of its own where none of our fixes
+ * are loaded: the evidence that each fix is needed. `body` is the inside of an async function
+ * that receives `lib` (the routeros-client module) and `options` (host, port, user, password),
+ * and returns a promise whose fate is reported.
+ */
+export function runUnpatched(
+  body: string,
+  options: Record<string, unknown>,
+  waitMs = 3_000,
+): Promise<UnpatchedOutcome> {
+  const script = `
+    import lib from 'routeros-client';
+    const options = ${JSON.stringify(options)};
+    const report = (outcome, value) => { process.stdout.write(JSON.stringify({ outcome, value })); process.exit(0); };
+    setTimeout(() => report('pending'), ${waitMs});
+    const run = async () => { ${body} };
+    run().then((value) => report('resolved', value), (error) => report('rejected', String(error?.message ?? error)));
+  `;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0 || stdout === '') {
+        resolve({ outcome: 'crashed', stderr });
+        return;
+      }
+      resolve({ ...(JSON.parse(stdout) as Omit<UnpatchedOutcome, 'stderr'>), stderr });
+    });
+  });
+}
