@@ -90,6 +90,12 @@ export class RouterConnection {
     try {
       await Promise.race([
         api.connect(),
+        // The library leaves its connect promise pending when the router closes during login.
+        new Promise<never>((_, reject) => {
+          api.once('close', () =>
+            reject(new RouterConnectionError(endpoint.name, 'connection closed during login')),
+          );
+        }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new RouterTimeoutError(endpoint.name, 'connecting timed out')),
@@ -177,12 +183,13 @@ export class RouterConnection {
 
   #fail(cause: Error): void {
     if (this.#closedWith) return;
+    // The call that timed out has its own error; the others lost their connection with it.
     this.#closedWith =
-      cause instanceof RouterError
+      cause instanceof RouterError && !(cause instanceof RouterTimeoutError)
         ? cause
-        : new RouterConnectionError(this.#endpoint.name, cause.message, { cause });
+        : new RouterConnectionError(this.#endpoint.name, `connection dropped: ${cause.message}`, { cause });
     for (const pending of [...this.#pending]) pending.reject(this.#closedWith);
-    // Calls still queued are rejected by their own deadline or right away once they get a slot.
+    // Calls waiting for a slot are in the pending set too: rejected above, they release at once.
     for (const wake of this.#waiting.splice(0)) wake();
     this.#destroy();
     this.#onClose();
