@@ -32,7 +32,7 @@ async function startSimulatorProcess(): Promise<{
   inventory: InventoryEntry[];
   stop(): Promise<void>;
 }> {
-  const child = spawn(process.execPath, [SIM_CLI, '--count', String(ROUTERS)], {
+  const child = spawn(process.execPath, [...(process.env.SIM_NODE_FLAGS ? process.env.SIM_NODE_FLAGS.split(' ') : []), SIM_CLI, '--count', String(ROUTERS)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

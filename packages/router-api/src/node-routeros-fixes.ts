@@ -20,6 +20,8 @@ import { encodeLength, SentenceDecoder, WireError } from '@fleet/routeros-wire';
  *    same handler; they are now dropped.
  * 5. Certificate pinning. The library hands its TLS options straight to `tls.connect` and logs in
  *    as soon as TLS is up; a pinned SHA-256 fingerprint is now checked before anything is sent.
+ * 6. Connection errors lost their reason (refused, reset, certificate not trusted) when the
+ *    library rewrapped them; they now reach the caller as Node raised them.
  */
 
 /** TLS options may carry this: the peer certificate's SHA-256 fingerprint, `AB:CD:…`. */
@@ -44,6 +46,8 @@ interface ConnectorInternals {
   tls?: Record<string, unknown>;
   socket: { getPeerCertificate(): { fingerprint256?: string } };
   onError(error: Error): void;
+  emit(event: string, ...args: unknown[]): boolean;
+  destroy(): void;
 }
 
 let applied = false;
@@ -118,4 +122,11 @@ export function applyNodeRouterOsFixes(): void {
     }
     onConnect.call(this);
   };
+
+  // 6: errors as raised, with their code and message.
+  (Connector.prototype as unknown as { onError: (this: ConnectorInternals, error: Error) => void }).onError =
+    function (this: ConnectorInternals, error: Error): void {
+      this.emit('error', error, this);
+      this.destroy();
+    };
 }
