@@ -192,6 +192,31 @@ describe('hazards of the published library, fixed', () => {
     await expect(api.print('/interface')).rejects.toBeInstanceOf(RouterConnectionError);
   });
 
+  it('an error event of the library never crashes the process', async () => {
+    // After login the router stops answering; the library's idle timeout then emits 'error'.
+    const unpatched = await runUnpatched(
+      `const api = new lib.RouterOSAPI({ ...options, timeout: 1 }); await api.connect();
+       await checkpoint(); return api.write('/system/resource/print');`,
+      unpatchedOptions(v649),
+      5_000,
+      () => (v649.faults.hang = true),
+    );
+    expect(unpatched.outcome).toBe('crashed');
+    v649.faults.hang = false;
+
+    const api = client(v649, {}, { callTimeoutMs: 1_500 });
+    await api.print('/system/identity');
+    v649.faults.hang = true;
+    await expect(api.print('/system/resource')).rejects.toBeInstanceOf(RouterTimeoutError);
+  });
+
+  it('a router slower than the deadline fails the call with a timeout', async () => {
+    const api = client(v718, {}, { callTimeoutMs: 300 });
+    await api.print('/system/identity');
+    v718.faults.latencyMs = 1_000;
+    await expect(api.print('/system/identity')).rejects.toThrow(/timed out/);
+  });
+
   it('replies cut into tiny TCP fragments are framed correctly', async () => {
     // The published library frames sentences by how TCP cut the stream: a sentence whose closing
     // zero byte arrives on its own is never delivered.
