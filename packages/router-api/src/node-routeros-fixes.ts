@@ -1,5 +1,5 @@
-import { Channel, Connector, Receiver, Transmitter } from 'routeros-client';
-import { encodeLength, SentenceDecoder, WireError } from '@fleet/routeros-wire';
+import { Channel, Connector, Receiver, RosException, RouterOSAPI, Transmitter } from 'routeros-client';
+import { encodeLength, legacyLoginResponse, SentenceDecoder, WireError } from '@fleet/routeros-wire';
 
 /**
  * Fixes to the RouterOS client library, applied once to its classes when this module loads.
@@ -22,6 +22,10 @@ import { encodeLength, SentenceDecoder, WireError } from '@fleet/routeros-wire';
  *    as soon as TLS is up; a pinned SHA-256 fingerprint is now checked before anything is sent.
  * 6. Connection errors lost their reason (refused, reset, certificate not trusted) when the
  *    library rewrapped them; they now reach the caller as Node raised them.
+ * 7. Login. An unexpected answer to `/login` left the library's login neither failed nor done (a
+ *    rejection nobody returned): the connection counted as logged in, and the stray rejection
+ *    could end the process. Login is now plain first, the pre-6.43 challenge when the router
+ *    offers one, and anything else a refusal.
  */
 
 /** TLS options may carry this: the peer certificate's SHA-256 fingerprint, `AB:CD:…`. */
@@ -49,6 +53,17 @@ interface ConnectorInternals {
   emit(event: string, ...args: unknown[]): boolean;
   destroy(): void;
 }
+
+interface ApiInternals {
+  user: string;
+  password: string;
+  connecting: boolean;
+  connector: { destroy(): void } | null;
+  write(command: string, params: string[]): Promise<Record<string, string>[]>;
+}
+
+const REFUSED = /^(cannot log in|invalid user name or password \(6\))$/;
+const CHALLENGE = /^[0-9a-f]{32}$/i;
 
 let applied = false;
 
@@ -122,6 +137,25 @@ export function applyNodeRouterOsFixes(): void {
     }
     onConnect.call(this);
   };
+
+  // 7: a login that either succeeds or fails.
+  (RouterOSAPI.prototype as unknown as { login: (this: ApiInternals) => Promise<unknown> }).login =
+    async function (this: ApiInternals): Promise<unknown> {
+      this.connecting = true;
+      try {
+        const first = await this.write('/login', [`=name=${this.user}`, `=password=${this.password}`]);
+        if (first.length === 0) return this;
+        const challenge = first.length === 1 ? first[0]?.ret : undefined;
+        if (!challenge || !CHALLENGE.test(challenge)) throw new RosException('CANTLOGIN');
+        const response = legacyLoginResponse(this.password, challenge);
+        const second = await this.write('/login', [`=name=${this.user}`, `=response=${response}`]);
+        if (second.length > 0) throw new RosException('CANTLOGIN');
+        return this;
+      } catch (error) {
+        this.connector?.destroy();
+        throw error instanceof Error && REFUSED.test(error.message) ? new RosException('CANTLOGIN') : error;
+      }
+    };
 
   // 6: errors as raised, with their code and message.
   (Connector.prototype as unknown as { onError: (this: ConnectorInternals, error: Error) => void }).onError =

@@ -10,6 +10,8 @@ import {
   RouterUnavailableError,
   type RouterEndpoint,
 } from './index.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { encodeSentence, parseCommand, SentenceDecoder } from '@fleet/routeros-wire';
 import { recordingProxy } from './test-support/recording-proxy.js';
 import { runUnpatched } from './test-support/unpatched-library.js';
 
@@ -147,6 +149,50 @@ describe('hazards of the published library, fixed', () => {
     expect(unpatched.stderr).toMatch(/UNKNOWNREPLY|unknown reply/i);
 
     expect(await client(v718).print('/ip/address', { where: { interface: 'ether9' } })).toEqual([]);
+  });
+
+  it('an unexpected answer to /login is a refused login, not a session', async () => {
+    // A peer that answers /login with rows instead of `!done` or a challenge.
+    const odd = createServer((socket) => {
+      const decoder = new SentenceDecoder();
+      socket.on('data', (chunk: Buffer) => {
+        for (const words of decoder.push(chunk)) {
+          const { path, tag } = parseCommand(words);
+          const tagged = (reply: string[]) =>
+            encodeSentence(tag ? [reply[0]!, `.tag=${tag}`, ...reply.slice(1)] : reply);
+          if (path === '/login') {
+            socket.write(
+              Buffer.concat([tagged(['!re', '=a=1']), tagged(['!re', '=b=2']), tagged(['!done'])]),
+            );
+          } else {
+            socket.write(Buffer.concat([tagged(['!re', '=name=impostor']), tagged(['!done'])]));
+          }
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
+    const port = (odd.address() as AddressInfo).port;
+    try {
+      const unpatched = await runUnpatched(
+        `const api = new lib.RouterOSAPI(options); api.on('error', () => {}); await api.connect();
+         return api.write('/system/identity/print');`,
+        { host: '127.0.0.1', port, user: 'admin', password: 'admin', timeout: 30 },
+      );
+      expect(['resolved', 'crashed']).toContain(unpatched.outcome);
+
+      const api = new RouterClient({
+        name: 'odd',
+        host: '127.0.0.1',
+        port,
+        username: 'admin',
+        password: 'admin',
+      });
+      clients.push(api);
+      await expect(api.print('/system/identity')).rejects.toBeInstanceOf(RouterLoginError);
+    } finally {
+      odd.close();
+    }
   });
 
   it('a router that stops answering fails the call at its deadline', async () => {
