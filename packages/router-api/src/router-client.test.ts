@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type SimulatedRouter, type Simulator } from '@fleet/routeros-sim';
+import { noFaults, startSimulator, type SimulatedRouter, type Simulator } from '@fleet/routeros-sim';
 import {
   EmptySelectorError,
   RouterClient,
@@ -36,15 +36,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const router of simulator.routers) {
-    Object.assign(router.faults, {
-      latencyMs: 0,
-      hang: false,
-      dropMidSentence: false,
-      fatalNext: false,
-      fragmentBytes: 0,
-      trapOnCommand: 0,
-      loginFailure: false,
-    });
+    Object.assign(router.faults, noFaults());
     router.setOffline(false);
   }
   await Promise.all(clients.splice(0).map((client) => client.close()));
