@@ -114,6 +114,16 @@ export async function startTestFederation(options: TestFederationOptions): Promi
   };
 }
 
+/** Creates a tenant through the gateway; returns its id. */
+export async function createTenant(fleet: TestFederation, name: string, slug: string): Promise<string> {
+  const created = await fleet.graphql<{ createTenant: { id: string } }>(
+    'mutation($name: String!, $slug: String!) { createTenant(input: { name: $name, slug: $slug }) { id } }',
+    { name, slug },
+  );
+  if (!created.data) throw new Error(`could not create tenant ${slug}: ${JSON.stringify(created.errors)}`);
+  return created.data.createTenant.id;
+}
+
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

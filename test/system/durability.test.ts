@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_URL } from '../support/postgres.js';
 import {
+  createTenant,
   engineMatrix,
   eventually,
   startTestFederation,
@@ -33,10 +34,7 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
   beforeAll(async () => {
     if (!enabled) return;
     fleet = await startTestFederation({ engine });
-    const created = await fleet.graphql<{ createTenant: { id: string } }>(
-      'mutation { createTenant(input: { name: "Durable", slug: "durable" }) { id } }',
-    );
-    tenantId = created.data!.createTenant.id;
+    tenantId = await createTenant(fleet, 'Durable', 'durable');
   });
 
   afterAll(async () => {

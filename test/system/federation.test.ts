@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createTenant,
   engineMatrix,
   eventually,
   startTestFederation,
@@ -23,10 +24,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   beforeAll(async () => {
     if (!enabled) return;
     fleet = await startTestFederation({ engine });
-    const created = await fleet.graphql<{ createTenant: { id: string } }>(
-      'mutation { createTenant(input: { name: "Acme Networks", slug: "acme" }) { id } }',
-    );
-    tenantId = created.data!.createTenant.id;
+    tenantId = await createTenant(fleet, 'Acme Networks', 'acme');
   });
 
   afterAll(async () => {
