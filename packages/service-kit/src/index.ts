@@ -5,7 +5,6 @@ export {
   integer,
   loadConfig,
   oneOf,
-  optionalString,
   port,
   secretKey,
   string,
@@ -22,10 +21,10 @@ export {
   subgraphConfigSpec,
   type ProducerConfig,
 } from './config/service-config.js';
-export { createLogger, REDACTED_PATHS, type Logger, type LoggerOptions } from './logging/logger.js';
-export { BadUserInputError, ConflictError, ErrorCode, maskError, NotFoundError } from './errors/errors.js';
+export { createLogger, type Logger, type LoggerOptions } from './logging/logger.js';
+export { BadUserInputError, ConflictError, maskError, NotFoundError } from './errors/errors.js';
 export { openDatabase, type Database, type DatabaseOptions, type Engine } from './database/open-database.js';
-export { ANONYMOUS, decodePrincipal, encodePrincipal, type Principal } from './identity/principal.js';
+export { ANONYMOUS, encodePrincipal, type Principal } from './identity/principal.js';
 export {
   closeGracefully,
   createHttpServer,
@@ -38,19 +37,13 @@ export {
 } from './http/http-server.js';
 export { executeGraphQL } from './http/graphql-http.js';
 export { SignatureCheck, type SignatureCheckOptions, type SignedRequest } from './http/signed-requests.js';
-export {
-  createSubgraphServer,
-  type SignedRoute,
-  type SubgraphServer,
-  type SubgraphServerOptions,
-} from './subgraph/subgraph-server.js';
+export type { SignedRoute } from './subgraph/subgraph-server.js';
 export {
   runService,
   type ReadyMessage,
   type ServiceDefinition,
   type StartedService,
 } from './service/run-service.js';
-export { loadSchemaFile } from './subgraph/schema-file.js';
 export { signedPost, type SignedPostOptions } from './http/signed-client.js';
 export {
   startSubgraph,

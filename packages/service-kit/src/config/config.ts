@@ -86,10 +86,6 @@ export function string(options: Options<string> & { pattern?: RegExp }): Variabl
   );
 }
 
-export function optionalString(options: { doc: string; secret?: boolean }): Variable<string | undefined> {
-  return variable<string | undefined>({ ...options, optional: true }, String, (raw) => ({ value: raw }));
-}
-
 export function integer(options: Options<number> & { min: number; max: number }): Variable<number> {
   return variable<number>(options, String, (raw) => {
     if (!/^-?\d+$/.test(raw)) return { error: `must be a whole number, got "${raw}"` };

@@ -32,10 +32,8 @@ export async function executeGraphQL<C extends BaseContext>(
   });
   // Apollo answers a mutation sent by GET with 405; for the client that is a bad request.
   const status = method === 'GET' && response.status === 405 ? 400 : (response.status ?? 200);
-  const outHeaders: Record<string, string> = {};
-  for (const [name, value] of response.headers) outHeaders[name] = value;
   res.statusCode = status;
-  for (const [name, value] of Object.entries(outHeaders)) res.setHeader(name, value);
+  for (const [name, value] of response.headers) res.setHeader(name, value);
   res.setHeader('cache-control', 'no-store');
   res.setHeader('x-content-type-options', 'nosniff');
   if (response.body.kind === 'complete') {
