@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryReplayGuard, generateKey, decodeKey, sign, verify, type VerifyInput } from './index.js';
+import {
+  MemoryReplayGuard,
+  SIGNATURE_VERSION,
+  generateKey,
+  decodeKey,
+  sign,
+  verify,
+  type VerifyInput,
+} from './index.js';
 
 const key = decodeKey(generateKey()) as Buffer;
 const otherKey = decodeKey(generateKey()) as Buffer;
@@ -16,6 +24,7 @@ function signed(overrides: Partial<Parameters<typeof sign>[0]> = {}) {
     body,
     principal: 'eyJraW5kIjoiYW5vbnltb3VzIn0',
     requestId: 'req-1',
+    clientAddress: '203.0.113.7',
     now,
     ...overrides,
   });
@@ -43,7 +52,20 @@ describe('request signatures', () => {
       caller: 'gateway',
       principal: 'eyJraW5kIjoiYW5vbnltb3VzIn0',
       requestId: 'req-1',
+      clientAddress: '203.0.113.7',
     });
+  });
+
+  it('signs an empty client address when none is given, and reads a missing header as empty', () => {
+    const headers = signed({ clientAddress: undefined });
+    expect(headers['x-fleet-client']).toBe('');
+    expect(check(headers)).toMatchObject({ ok: true, clientAddress: '' });
+    const { 'x-fleet-client': _, ...withoutHeader } = headers;
+    expect(check(withoutHeader)).toMatchObject({ ok: true, clientAddress: '' });
+  });
+
+  it('names the canonical form that covers the client address', () => {
+    expect(SIGNATURE_VERSION).toBe('fleet-sig-v2');
   });
 
   it('refuses a request without the signature headers', () => {
@@ -62,6 +84,8 @@ describe('request signatures', () => {
   it.each([
     ['principal', 'x-fleet-principal', 'eyJraW5kIjoidXNlciJ9'],
     ['request id', 'x-request-id', 'req-2'],
+    ['client address', 'x-fleet-client', '198.51.100.1'],
+    ['client address (removed)', 'x-fleet-client', ''],
     ['nonce', 'x-fleet-nonce', 'another'],
     ['timestamp', 'x-fleet-timestamp', String(now / 1000 - 1)],
   ])('refuses a request whose %s header was changed', (_, header, value) => {

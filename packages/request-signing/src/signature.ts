@@ -5,13 +5,14 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
  *
  * Every call between services carries a signature made with a key that belongs to exactly one
  * caller/callee pair. The signature binds the method, the path (with its query string), a
- * timestamp, a nonce, the digest of the body, the caller's principal and the request id, so a
- * captured request can be neither altered nor replayed elsewhere or later.
+ * timestamp, a nonce, the digest of the body, the caller's principal, the request id and the end
+ * client's address, so a captured request can be neither altered nor replayed elsewhere or later.
  *
  * This module is pure: no sockets, no clocks it does not receive. HTTP glue lives elsewhere.
  */
 
-export const SIGNATURE_VERSION = 'fleet-sig-v1';
+/** Names the canonical form; v2 added the end client's address. */
+export const SIGNATURE_VERSION = 'fleet-sig-v2';
 
 /** The header names a signed request carries. Lower case, as Node presents them. */
 export const SignedHeaders = {
@@ -20,6 +21,7 @@ export const SignedHeaders = {
   nonce: 'x-fleet-nonce',
   principal: 'x-fleet-principal',
   requestId: 'x-request-id',
+  clientAddress: 'x-fleet-client',
   signature: 'x-fleet-signature',
 } as const;
 
@@ -37,6 +39,11 @@ export interface SignInput {
   /** The serialized principal of the end user (opaque to this module); empty for none. */
   principal: string;
   requestId: string;
+  /**
+   * The end client's IP address as the edge saw it, for the callee's brute-force counters;
+   * empty (the default) when the call is the service's own or the address is unknown.
+   */
+  clientAddress?: string;
   /** Milliseconds since the epoch. */
   now: number;
   /** Defaults to 16 random bytes. */
@@ -48,6 +55,7 @@ export type SignedHeaderValues = Record<(typeof SignedHeaders)[keyof typeof Sign
 export function sign(input: SignInput): SignedHeaderValues {
   const timestamp = String(Math.floor(input.now / 1000));
   const nonce = input.nonce ?? randomBytes(16).toString('base64url');
+  const clientAddress = input.clientAddress ?? '';
   const signature = computeSignature(input.key, {
     caller: input.caller,
     audience: input.audience,
@@ -58,6 +66,7 @@ export function sign(input: SignInput): SignedHeaderValues {
     bodyDigest: sha256Hex(input.body),
     principal: input.principal,
     requestId: input.requestId,
+    clientAddress,
   });
   return {
     [SignedHeaders.caller]: input.caller,
@@ -65,6 +74,7 @@ export function sign(input: SignInput): SignedHeaderValues {
     [SignedHeaders.nonce]: nonce,
     [SignedHeaders.principal]: input.principal,
     [SignedHeaders.requestId]: input.requestId,
+    [SignedHeaders.clientAddress]: clientAddress,
     [SignedHeaders.signature]: signature,
   };
 }
@@ -85,7 +95,8 @@ export interface VerifyInput {
 }
 
 export type VerifyResult =
-  { ok: true; caller: string; principal: string; requestId: string } | { ok: false; reason: VerifyFailure };
+  | { ok: true; caller: string; principal: string; requestId: string; clientAddress: string }
+  | { ok: false; reason: VerifyFailure };
 
 export type VerifyFailure =
   'missing-header' | 'unknown-caller' | 'bad-timestamp' | 'expired' | 'bad-signature' | 'replayed';
@@ -105,6 +116,7 @@ export function verify(input: VerifyInput): VerifyResult {
   const nonce = header(SignedHeaders.nonce);
   const principal = header(SignedHeaders.principal) ?? '';
   const requestId = header(SignedHeaders.requestId);
+  const clientAddress = header(SignedHeaders.clientAddress) ?? '';
   const signature = header(SignedHeaders.signature);
   if (!caller || !timestamp || !nonce || !requestId || !signature) {
     return { ok: false, reason: 'missing-header' };
@@ -125,12 +137,13 @@ export function verify(input: VerifyInput): VerifyResult {
     bodyDigest: sha256Hex(input.body),
     principal,
     requestId,
+    clientAddress,
   });
   if (!constantTimeEqual(expected, signature)) return { ok: false, reason: 'bad-signature' };
   if (!input.replayGuard.remember(`${caller}:${nonce}`, input.now)) {
     return { ok: false, reason: 'replayed' };
   }
-  return { ok: true, caller, principal, requestId };
+  return { ok: true, caller, principal, requestId, clientAddress };
 }
 
 interface CanonicalFields {
@@ -143,6 +156,7 @@ interface CanonicalFields {
   bodyDigest: string;
   principal: string;
   requestId: string;
+  clientAddress: string;
 }
 
 function computeSignature(key: Buffer, fields: CanonicalFields): string {
@@ -158,6 +172,7 @@ function computeSignature(key: Buffer, fields: CanonicalFields): string {
     fields.bodyDigest,
     fields.principal,
     fields.requestId,
+    fields.clientAddress,
   ]
     .map((part) => `${Buffer.byteLength(part)}:${part}`)
     .join('\n');

@@ -7,6 +7,7 @@ export {
   oneOf,
   port,
   secretKey,
+  secretText,
   string,
   url,
   type ConfigOf,
@@ -22,7 +23,18 @@ export {
   type ProducerConfig,
 } from './config/service-config.js';
 export { createLogger, type Logger, type LoggerOptions } from './logging/logger.js';
-export { BadUserInputError, ConflictError, maskError, NotFoundError } from './errors/errors.js';
+export {
+  BadUserInputError,
+  ConflictError,
+  ErrorCode,
+  ForbiddenError,
+  maskError,
+  MfaRequiredError,
+  NotFoundError,
+  ServiceUnavailableError,
+  TooManyAttemptsError,
+  UnauthenticatedError,
+} from './errors/errors.js';
 export { openDatabase, type Database, type DatabaseOptions, type Engine } from './database/open-database.js';
 export { ANONYMOUS, encodePrincipal, type Principal } from './identity/principal.js';
 export {

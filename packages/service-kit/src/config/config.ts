@@ -163,3 +163,14 @@ export function secretKey(options: {
     },
   );
 }
+
+/** A secret text, such as a cloud access key: optional, never echoed, never in the README. */
+export function secretText(options: { doc: string }): Variable<string | undefined> {
+  return variable<string | undefined>(
+    { doc: options.doc, secret: true, optional: true },
+    () => '',
+    (raw) => ({
+      value: raw,
+    }),
+  );
+}

@@ -10,6 +10,9 @@ export const ErrorCode = {
   conflict: 'CONFLICT',
   unauthenticated: 'UNAUTHENTICATED',
   forbidden: 'FORBIDDEN',
+  mfaRequired: 'MFA_REQUIRED',
+  tooManyAttempts: 'TOO_MANY_ATTEMPTS',
+  unavailable: 'SERVICE_UNAVAILABLE',
   internal: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -20,6 +23,9 @@ const PUBLIC_CODES = new Set<string>([
   ErrorCode.conflict,
   ErrorCode.unauthenticated,
   ErrorCode.forbidden,
+  ErrorCode.mfaRequired,
+  ErrorCode.tooManyAttempts,
+  ErrorCode.unavailable,
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -46,6 +52,46 @@ export class ConflictError extends GraphQLError {
   }
 }
 
+/** The caller is not who it must be: no credentials, or wrong ones. */
+export class UnauthenticatedError extends GraphQLError {
+  constructor(message = 'Authentication required') {
+    super(message, { extensions: { code: ErrorCode.unauthenticated } });
+  }
+}
+
+/** The caller is known but may not do this. */
+export class ForbiddenError extends GraphQLError {
+  constructor(message = 'Not allowed') {
+    super(message, { extensions: { code: ErrorCode.forbidden } });
+  }
+}
+
+/** A login needs a second factor the caller did not give. */
+export class MfaRequiredError extends GraphQLError {
+  constructor() {
+    super('A verification code is required', { extensions: { code: ErrorCode.mfaRequired } });
+  }
+}
+
+/** Too many failed attempts: the caller must wait. */
+export class TooManyAttemptsError extends GraphQLError {
+  constructor(retryAfterMs: number) {
+    super('Too many failed attempts; try again later', {
+      extensions: {
+        code: ErrorCode.tooManyAttempts,
+        retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+      },
+    });
+  }
+}
+
+/** Something the service depends on (such as the key service) cannot be reached. */
+export class ServiceUnavailableError extends GraphQLError {
+  constructor(message: string) {
+    super(message, { extensions: { code: ErrorCode.unavailable } });
+  }
+}
+
 /**
  * Shapes an error for the client: public codes keep their message and safe extensions; anything
  * else becomes a generic internal error. Stack traces, SQL and internal messages never leave.
@@ -54,11 +100,16 @@ export function maskError(formatted: GraphQLFormattedError): GraphQLFormattedErr
   const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : undefined;
   if (code && PUBLIC_CODES.has(code)) {
     const field = formatted.extensions?.field;
+    const retryAfterSeconds = formatted.extensions?.retryAfterSeconds;
     return {
       message: formatted.message,
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code, ...(typeof field === 'string' ? { field } : {}) },
+      extensions: {
+        code,
+        ...(typeof field === 'string' ? { field } : {}),
+        ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
+      },
     };
   }
   return {

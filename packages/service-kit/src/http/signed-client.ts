@@ -12,7 +12,11 @@ export interface SignedPostOptions {
   /** The encoded principal on whose behalf the call is made; empty for the service itself. */
   principal?: string;
   requestId?: string;
+  /** The end client's address, when the call is made for one; empty for the service itself. */
+  clientAddress?: string;
   timeoutMs?: number;
+  /** Aborts the call early, e.g. when the caller is stopping; the timeout applies as well. */
+  signal?: AbortSignal;
 }
 
 /** POSTs a signed JSON request from one service to another. */
@@ -26,12 +30,14 @@ export async function signedPost(options: SignedPostOptions): Promise<Response> 
     body: options.body,
     principal: options.principal ?? '',
     requestId: options.requestId ?? randomUUID(),
+    clientAddress: options.clientAddress ?? '',
     now: Date.now(),
   });
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   return fetch(options.baseUrl + options.path, {
     method: 'POST',
     headers: { ...headers, 'content-type': 'application/json' },
     body: options.body,
-    signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+    signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
   });
 }

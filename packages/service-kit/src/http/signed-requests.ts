@@ -11,6 +11,11 @@ export interface SignedRequest {
   /** The end user on whose behalf it calls, as the gateway established. */
   principal: Principal;
   requestId: string;
+  /**
+   * The end client's IP address as the gateway saw it, signed with the rest; '' when there is
+   * none (a service's own call) or it is unknown. For brute-force counters, never for trust.
+   */
+  clientAddress: string;
   /** A logger bound to this request's id. */
   logger: Logger;
 }
@@ -70,6 +75,7 @@ export class SignatureCheck {
       caller: result.caller,
       principal,
       requestId: result.requestId,
+      clientAddress: result.clientAddress,
       logger: this.#logger.child({ requestId: result.requestId, caller: result.caller }),
     };
   }

@@ -1,4 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { GraphQLSchema } from 'graphql';
 import type { Kysely, Migration } from 'kysely';
 import type { ConfigOf } from '../config/config.js';
 import type { subgraphConfigSpec } from '../config/service-config.js';
@@ -31,8 +32,10 @@ export interface SubgraphServiceOptions<DB, C extends object> {
   /** The subgraph's `.graphql` file. */
   schema: URL;
   resolvers: GraphQLResolverMap<C>;
+  /** Wraps the built schema, e.g. with the subgraph's authorization rules. */
+  wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
   /** Builds the service's parts on its freshly opened database. */
-  setup(db: Kysely<DB>): SubgraphParts<C>;
+  setup(db: Kysely<DB>): SubgraphParts<C> | Promise<SubgraphParts<C>>;
 }
 
 /**
@@ -50,7 +53,13 @@ export async function startSubgraph<DB, C extends object>(
     migrations: options.migrations,
     logger,
   });
-  const parts = options.setup(database.db);
+  let parts: SubgraphParts<C>;
+  try {
+    parts = await options.setup(database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const server = createSubgraphServer<C>({
     name: options.name,
     logger,
@@ -58,6 +67,7 @@ export async function startSubgraph<DB, C extends object>(
     resolvers: options.resolvers,
     gatewayKey: config.KEY_GATEWAY,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    ...(options.wrapSchema ? { wrapSchema: options.wrapSchema } : {}),
     context: (request) => parts.context(request),
     ...(parts.routes ? { routes: parts.routes } : {}),
   });

@@ -7,7 +7,7 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import type { DocumentNode } from 'graphql';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { maskError } from '../errors/errors.js';
 import { executeGraphQL } from '../http/graphql-http.js';
 import {
@@ -38,6 +38,8 @@ export interface SubgraphServerOptions<C extends object> {
   /** The key of the gateway/this-subgraph pair: the only key /graphql accepts. */
   gatewayKey: Buffer;
   maxBodyBytes: number;
+  /** Wraps the built schema, e.g. with the subgraph's authorization rules. */
+  wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
   /** Builds the resolvers' context from a verified request. */
   context(request: SignedRequest): C;
   /** Further signed POST endpoints by path. */
@@ -57,8 +59,9 @@ export interface SubgraphServer {
  */
 export function createSubgraphServer<C extends object>(options: SubgraphServerOptions<C>): SubgraphServer {
   const { logger } = options;
+  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers }]);
   const apollo = new ApolloServer<C>({
-    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers }]),
+    schema: options.wrapSchema ? options.wrapSchema(schema) : schema,
     // Only the gateway can reach this server, and it plans from the composed supergraph.
     introspection: true,
     csrfPrevention: true,
