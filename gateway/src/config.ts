@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
+import { tokenKeyRing } from '@fleet/access-tokens';
 import { integer, logLevel, oneOf, port, signingKey, string, url, type ConfigOf } from '@fleet/service-kit';
+import { MAX_TRUSTED_PROXY_HOPS } from './authentication/client-address.js';
 
 /** The subgraphs of the federation, in the order they are composed. */
 export const SUBGRAPHS = ['aaa', 'devices', 'billing', 'audit'] as const;
@@ -45,11 +47,26 @@ export const gatewayConfigSpec = {
   KEY_DEVICES: subgraphKey('devices'),
   KEY_BILLING: subgraphKey('billing'),
   KEY_AUDIT: subgraphKey('audit'),
+  TOKEN_KEYS: tokenKeyRing(
+    'Keys of the encrypted access tokens aaa issues, `kid:base64url,…`: the same ring as AAA_TOKEN_KEYS (every key listed decrypts).',
+  ),
   MAX_BODY_BYTES: integer({
     doc: 'Largest request body the gateway reads.',
     default: 1_048_576,
     min: 1_024,
     max: 67_108_864,
+  }),
+  REVOCATION_POLL_MS: integer({
+    doc: 'How often the gateway asks aaa for revoked sessions and API keys: a revoked token or key is refused within about this long.',
+    default: 2_000,
+    min: 250,
+    max: 60_000,
+  }),
+  TRUSTED_PROXY_HOPS: integer({
+    doc: "Reverse proxies in front of the gateway that append to X-Forwarded-For (0: none, the client's address is the connection's); never more than there are.",
+    default: 0,
+    min: 0,
+    max: MAX_TRUSTED_PROXY_HOPS,
   }),
   LOG_LEVEL: logLevel('gateway'),
 };

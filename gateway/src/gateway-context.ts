@@ -5,4 +5,9 @@ export interface GatewayContext {
   principal: Principal;
   requestId: string;
   logger: Logger;
+  /**
+   * The end client's IP address, as the gateway saw it (see client-address.ts); '' when unknown.
+   * Signed into every subgraph call, for aaa's brute-force counters.
+   */
+  clientAddress: string;
 }

@@ -8,7 +8,6 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import {
-  ANONYMOUS,
   closeGracefully,
   createHttpServer,
   executeGraphQL,
@@ -19,8 +18,16 @@ import {
   readBody,
   sendJson,
   type Logger,
+  type Principal,
   type StartedService,
 } from '@fleet/service-kit';
+import { aaaEndpoint } from './authentication/aaa-internal-calls.js';
+import { anonymousAccessPlugin } from './authentication/anonymous-access-plugin.js';
+import { ApiKeyVerifier } from './authentication/api-key-verifier.js';
+import { sendAuthenticationRefusal } from './authentication/authentication-refusal.js';
+import { Authenticator } from './authentication/authenticator.js';
+import { clientAddressOf } from './authentication/client-address.js';
+import { RevocationFeed } from './authentication/revocation-feed.js';
 import { subgraphEndpoints, type GatewayConfig, type SubgraphName } from './config.js';
 import type { GatewayContext } from './gateway-context.js';
 import { checkSubgraphs } from './health/readiness.js';
@@ -35,10 +42,24 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 /**
  * The public edge: serves the composed supergraph over HTTP, planning with Apollo's gateway and
- * signing every subgraph call with that subgraph's own key.
+ * signing every subgraph call with that subgraph's own key. Every request is authenticated
+ * before Apollo sees it (access token, API key, or anonymous and confined to signing in).
  */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<StartedService> {
   const endpoints = subgraphEndpoints(config);
+  const aaa = aaaEndpoint(config.AAA_URL, config.KEY_AAA);
+  const revocations = new RevocationFeed({
+    aaa,
+    logger: logger.child({ component: 'revocation-feed' }),
+    pollMs: config.REVOCATION_POLL_MS,
+    onApiKeysRevoked: (keyIds) => apiKeys.evict(keyIds),
+  });
+  const apiKeys = new ApiKeyVerifier({
+    aaa,
+    logger: logger.child({ component: 'api-keys' }),
+    isRevoked: (keyId) => revocations.apiKeyRevoked(keyId),
+  });
+  const authenticator = new Authenticator({ tokenKeys: config.TOKEN_KEYS, revocations, apiKeys });
   const dataSources: SignedDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(config.SUPERGRAPH_PATH, logger),
@@ -68,6 +89,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       return development ? formatted : masked;
     },
     plugins: [
+      anonymousAccessPlugin({ introspection: development }),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
@@ -102,18 +124,48 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         'request',
       );
     });
-    // Authentication arrives with the AAA service's tokens; until then every caller is anonymous.
-    const context: GatewayContext = { principal: ANONYMOUS, requestId, logger: requestLogger };
+    const authentication = await authenticator.authenticate(req.headers);
+    if (!authentication.ok) {
+      // The reason and the kind of credential, never the credential itself.
+      const level = authentication.status === 503 ? 'warn' : 'info';
+      requestLogger[level](
+        { reason: authentication.reason, credential: authentication.credential },
+        'refused the request credentials',
+      );
+      sendAuthenticationRefusal(res, authentication.status);
+      return;
+    }
+    const { principal } = authentication;
+    const context: GatewayContext = {
+      principal,
+      requestId,
+      logger: requestLogger.child(callerOf(principal)),
+      clientAddress: clientAddressOf(
+        { remoteAddress: req.socket.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] },
+        config.TRUSTED_PROXY_HOPS,
+      ),
+    };
     await executeGraphQL(apollo, req, res, body, () => Promise.resolve(context));
   };
 
   const http = createHttpServer(handle, logger);
-  await apollo.start();
+  const stopAuthentication = async () => {
+    await revocations.stop();
+    apiKeys.close();
+  };
+  await revocations.start();
+  try {
+    await apollo.start();
+  } catch (error) {
+    await stopAuthentication();
+    throw error;
+  }
   let port: number;
   try {
     port = await listen(http, config.HOST, config.PORT);
   } catch (error) {
     await apollo.stop();
+    await stopAuthentication();
     throw error;
   }
   logger.info({ host: config.HOST, port, mode: config.MODE }, 'gateway listening');
@@ -122,9 +174,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     async stop() {
       await closeGracefully(http, 10_000);
       await apollo.stop();
+      await stopAuthentication();
       await Promise.all(dataSources.map((source) => source.close()));
     },
   };
+}
+
+/** Who the request's log lines are about: ids only. */
+function callerOf(principal: Principal): Record<string, string> {
+  switch (principal.kind) {
+    case 'user':
+      return { userId: principal.userId, sessionId: principal.sessionId };
+    case 'apiKey':
+      return { apiKeyId: principal.keyId };
+    case 'anonymous':
+      return {};
+  }
 }
 
 /** Apollo's own messages, through our logger. */

@@ -14,8 +14,8 @@ export interface SignedDataSourceOptions {
 }
 
 /**
- * The gateway's connection to one subgraph. Every fetch carries the caller's principal and
- * request id, signed with this subgraph's own key. Requests go over a keep-alive undici pool:
+ * The gateway's connection to one subgraph. Every fetch carries the caller's principal, request
+ * id and address, signed with this subgraph's own key. Requests go over a keep-alive undici pool:
  * the default fetcher costs a quarter of the gateway's CPU.
  */
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
@@ -36,6 +36,7 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const requestId = context.requestId ?? randomUUID();
     request.http?.headers.set(SignedHeaders.principal, principal);
     request.http?.headers.set(SignedHeaders.requestId, requestId);
+    request.http?.headers.set(SignedHeaders.clientAddress, context.clientAddress ?? '');
   }
 
   async close(): Promise<void> {
@@ -61,6 +62,7 @@ function signingFetcher(pool: Pool, options: SignedDataSourceOptions): Fetcher {
       body,
       principal: headers[SignedHeaders.principal] ?? '',
       requestId: headers[SignedHeaders.requestId] ?? randomUUID(),
+      clientAddress: headers[SignedHeaders.clientAddress] ?? '',
       now: Date.now(),
     });
     const response = await pool.request({
