@@ -1,3 +1,4 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,6 +7,9 @@ export default defineConfig({
     // tests run against src/ while the processes that system tests start run the built dist/.
     conditions: ['source'],
   },
+  // Tests run in Vite's server environment, which reads its own list of conditions. Without
+  // 'module', which points some packages at builds that only bundlers can load.
+  ssr: { resolve: { conditions: ['source', ...defaultServerConditions.filter((c) => c !== 'module')] } },
   test: {
     include: ['**/src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],

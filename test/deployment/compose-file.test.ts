@@ -117,9 +117,13 @@ function requiredReference(value: string, what: string): string {
   return match[1]!;
 }
 
-/** A stand-in for a secret: 32 bytes of base64url, the same for the same variable only. */
+/**
+ * A stand-in for a secret: 32 bytes of base64url, the same for the same variable only; a key
+ * ring (`…_KEYS`) gets one entry.
+ */
 function standIn(name: string): string {
-  return createHash('sha256').update(name).digest('base64url');
+  const key = createHash('sha256').update(name).digest('base64url');
+  return name.endsWith('_KEYS') ? `k1:${key}` : key;
 }
 
 /** The environment a service would see, with every secret given a stand-in value. */
@@ -350,6 +354,12 @@ describe('docker-compose.yml', () => {
       for (const [one, other] of keys) expect(other).toBe(one);
       expect(new Set(keys.map(([one]) => one)).size).toBe(KEY_PAIRS.length);
     });
+  });
+
+  it('gives aaa and the gateway the same access-token key ring', () => {
+    expect(requiredReference(variable('gateway', 'GATEWAY_TOKEN_KEYS'), 'GATEWAY_TOKEN_KEYS')).toBe(
+      requiredReference(variable('aaa', 'AAA_TOKEN_KEYS'), 'AAA_TOKEN_KEYS'),
+    );
   });
 
   describe('service URLs', () => {

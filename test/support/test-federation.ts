@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +18,20 @@ export interface TestFederation extends Federation {
   /** Each subgraph's PostgreSQL database, on the PostgreSQL engine. */
   readonly databases: Partial<Record<SubgraphName, ServiceDatabase>>;
   url(service: ServiceName): string;
-  /** POSTs a GraphQL operation to the gateway. */
-  graphql<T = Record<string, unknown>>(
+  /** POSTs a GraphQL operation to the gateway, anonymously unless the headers carry credentials. */
+  readonly graphql: <T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ) => Promise<GraphQLResult<T>>;
+  /** POSTs a GraphQL operation as the first platform administrator. */
+  asAdmin<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
   ): Promise<GraphQLResult<T>>;
+  /** The platform administrator's credentials (activated by the test support on first start). */
+  readonly admin: { email: string; password: string };
   /** Stops everything and deletes the data it made. */
   destroy(): Promise<void>;
 }
@@ -85,6 +94,40 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     throw error;
   }
   const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as Secrets;
+  const graphql = async <T>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<GraphQLResult<T>> => {
+    const response = await fetch(federation.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as Omit<GraphQLResult<T>, 'status'>;
+    return { status: response.status, ...body };
+  };
+  let admin: { email: string; password: string };
+  try {
+    admin = await activateAdmin(federation, dataDir, graphql);
+  } catch (error) {
+    await federation.stop();
+    await dropDatabases();
+    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  let adminToken: { token: string; expires: number } | undefined;
+  const asAdmin = async <T>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<GraphQLResult<T>> => {
+    if (!adminToken || adminToken.expires < Date.now() + 60_000) {
+      const token = await login(graphql, { tenant: 'platform', ...admin });
+      adminToken = { token: token.accessToken, expires: Date.parse(token.accessTokenExpiresAt) };
+    }
+    return graphql<T>(query, variables, { ...headers, authorization: `Bearer ${adminToken.token}` });
+  };
   return {
     ...federation,
     gatewayUrl: federation.gatewayUrl,
@@ -93,19 +136,9 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     secrets,
     databases,
     url: (service) => `http://127.0.0.1:${federation.port(service)}`,
-    async graphql<T>(
-      query: string,
-      variables?: Record<string, unknown>,
-      headers: Record<string, string> = {},
-    ) {
-      const response = await fetch(federation.gatewayUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as Omit<GraphQLResult<T>, 'status'>;
-      return { status: response.status, ...body };
-    },
+    graphql,
+    asAdmin,
+    admin,
     async destroy() {
       await federation.stop();
       await dropDatabases();
@@ -116,12 +149,71 @@ export async function startTestFederation(options: TestFederationOptions): Promi
 
 /** Creates a tenant through the gateway; returns its id. */
 export async function createTenant(fleet: TestFederation, name: string, slug: string): Promise<string> {
-  const created = await fleet.graphql<{ createTenant: { id: string } }>(
+  const created = await fleet.asAdmin<{ createTenant: { id: string } }>(
     'mutation($name: String!, $slug: String!) { createTenant(input: { name: $name, slug: $slug }) { id } }',
     { name, slug },
   );
   if (!created.data) throw new Error(`could not create tenant ${slug}: ${JSON.stringify(created.errors)}`);
   return created.data.createTenant.id;
+}
+
+export interface TokenPairResult {
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+  sessionId: string;
+  restrictedTo: string[] | null;
+}
+
+type GraphQLCall = <T>(
+  query: string,
+  variables?: Record<string, unknown>,
+  headers?: Record<string, string>,
+) => Promise<GraphQLResult<T>>;
+
+const LOGIN = `mutation($input: LoginInput!) {
+  login(input: $input) { accessToken accessTokenExpiresAt refreshToken sessionId restrictedTo }
+}`;
+
+/** Logs in through the gateway; throws with the errors when it fails. */
+export async function login(
+  graphql: GraphQLCall,
+  input: { tenant: string; email: string; password: string; totp?: string; recoveryCode?: string },
+): Promise<TokenPairResult> {
+  const result = await graphql<{ login: TokenPairResult }>(LOGIN, { input });
+  if (!result.data?.login) throw new Error(`login failed: ${JSON.stringify(result.errors)}`);
+  return result.data.login;
+}
+
+/**
+ * Activates the first platform administrator with a password of the test's choosing, the way an
+ * operator would after `npm start`; on a restart, reads back the password chosen then.
+ */
+async function activateAdmin(
+  federation: Federation,
+  dataDir: string,
+  graphql: GraphQLCall,
+): Promise<{ email: string; password: string }> {
+  const file = join(dataDir, 'test-admin.json');
+  const initial = federation.initialAdmin;
+  if (!initial) return JSON.parse(readFileSync(file, 'utf8')) as { email: string; password: string };
+  const admin = { email: initial.email, password: `Fleet test ${randomBytes(12).toString('base64url')}` };
+  const activated = await graphql<{ activateAccount: boolean }>(
+    'mutation($input: ActivateAccountInput!) { activateAccount(input: $input) }',
+    {
+      input: {
+        tenant: initial.tenant,
+        email: initial.email,
+        code: initial.activationCode,
+        password: admin.password,
+      },
+    },
+  );
+  if (!activated.data?.activateAccount) {
+    throw new Error(`could not activate the first administrator: ${JSON.stringify(activated.errors)}`);
+  }
+  writeFileSync(file, JSON.stringify(admin), { mode: 0o600 });
+  return admin;
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */

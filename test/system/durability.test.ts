@@ -42,7 +42,7 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
   });
 
   const allEvents = async (): Promise<AuditEvent[]> => {
-    const result = await fleet.graphql<{ auditEvents: AuditEvent[] }>(
+    const result = await fleet.asAdmin<{ auditEvents: AuditEvent[] }>(
       '{ auditEvents(limit: 500) { id type aggregateId sequence } }',
     );
     return result.data!.auditEvents;
@@ -53,7 +53,7 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
     const deviceIds: string[] = [];
     try {
       for (let i = 0; i < 12; i++) {
-        const created = await fleet.graphql<{ createDevice: { id: string } }>(
+        const created = await fleet.asAdmin<{ createDevice: { id: string } }>(
           'mutation($t: ID!, $n: String!) { createDevice(input: { tenantId: $t, name: $n, host: "192.0.2.1" }) { id } }',
           { t: tenantId, n: `offline-${i}` },
         );
@@ -78,7 +78,7 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
       ]);
     }
     expect(new Set(final.map((e) => e.id)).size).toBe(final.length);
-    const verified = await fleet.graphql<{ verifyAuditChain: { ok: boolean; checked: number } }>(
+    const verified = await fleet.asAdmin<{ verifyAuditChain: { ok: boolean; checked: number } }>(
       '{ verifyAuditChain { ok checked } }',
     );
     expect(verified.data!.verifyAuditChain).toEqual({ ok: true, checked: final.length });
@@ -150,7 +150,7 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
     await fleet.stop();
     for (const service of SUBGRAPHS) await fleet.startService(service);
     await fleet.startService('gateway');
-    const result = await fleet.graphql<{ tenant: { name: string; devices: unknown[] } }>(
+    const result = await fleet.asAdmin<{ tenant: { name: string; devices: unknown[] } }>(
       'query($t: ID!) { tenant(id: $t) { name devices { name } } }',
       { t: tenantId },
     );

@@ -32,10 +32,10 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   });
 
   it.runIf(enabled)('answers one query from four subgraphs', async () => {
-    await fleet.graphql('mutation($t: ID!) { changeTenantPlan(tenantId: $t, planId: "pro") { id } }', {
+    await fleet.asAdmin('mutation($t: ID!) { changeTenantPlan(tenantId: $t, planId: "pro") { id } }', {
       t: tenantId,
     });
-    const created = await fleet.graphql<{ createDevice: { id: string } }>(
+    const created = await fleet.asAdmin<{ createDevice: { id: string } }>(
       'mutation($t: ID!) { createDevice(input: { tenantId: $t, name: "core-1", host: "10.0.0.1" }) { id } }',
       { t: tenantId },
     );
@@ -43,7 +43,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
     const deviceId = created.data!.createDevice.id;
 
     const view = await eventually(async () => {
-      const result = await fleet.graphql<{ device: { history: unknown[] } }>(DEVICE_VIEW, { id: deviceId });
+      const result = await fleet.asAdmin<{ device: { history: unknown[] } }>(DEVICE_VIEW, { id: deviceId });
       return result.data?.device.history.length ? result : undefined;
     });
     expect(view.errors).toBeUndefined();
@@ -75,7 +75,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
 
   it.runIf(enabled)('carries the request id from the gateway into every subgraph call', async () => {
     const requestId = `trace-${Date.now()}`;
-    const result = await fleet.graphql(
+    const result = await fleet.asAdmin(
       'query($t: ID!) { tenant(id: $t) { name plan { name } devices { name } } }',
       { t: tenantId },
       { 'x-request-id': requestId },
@@ -90,7 +90,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   });
 
   it.runIf(enabled)('refuses bad input with the field named, and changes nothing', async () => {
-    const before = await fleet.graphql<{ devices: unknown[] }>(
+    const before = await fleet.asAdmin<{ devices: unknown[] }>(
       'query($t: ID!) { devices(tenantId: $t) { id } }',
       {
         t: tenantId,
@@ -103,13 +103,13 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
       { input: { tenantId: 'not-a-uuid', name: 'edge', host: '10.0.0.2' }, field: 'tenantId' },
     ];
     for (const { input, field } of cases) {
-      const result = await fleet.graphql(
+      const result = await fleet.asAdmin(
         'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id } }',
         { input },
       );
       expect(result.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field });
     }
-    const after = await fleet.graphql<{ devices: unknown[] }>(
+    const after = await fleet.asAdmin<{ devices: unknown[] }>(
       'query($t: ID!) { devices(tenantId: $t) { id } }',
       {
         t: tenantId,
@@ -120,7 +120,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
 
   it.runIf(enabled)('refuses a duplicate device name with a conflict', async () => {
     const create = () =>
-      fleet.graphql(
+      fleet.asAdmin(
         'mutation($t: ID!) { createDevice(input: { tenantId: $t, name: "dup", host: "h1" }) { id } }',
         {
           t: tenantId,
@@ -149,7 +149,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
       headers: { 'apollo-require-preflight': '1' },
     });
     expect(byGet.status).toBe(400);
-    const tenants = await fleet.graphql<{ tenants: { slug: string }[] }>('{ tenants { slug } }');
+    const tenants = await fleet.asAdmin<{ tenants: { slug: string }[] }>('{ tenants { slug } }');
     expect(tenants.data!.tenants.map((t) => t.slug)).not.toContain('via-get');
   });
 
@@ -178,7 +178,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   it.runIf(enabled)('masks what goes wrong inside, and is not ready while a subgraph is down', async () => {
     await fleet.stopService('billing');
     try {
-      const result = await fleet.graphql('query($t: ID!) { tenant(id: $t) { name plan { name } } }', {
+      const result = await fleet.asAdmin('query($t: ID!) { tenant(id: $t) { name plan { name } } }', {
         t: tenantId,
       });
       const text = JSON.stringify(result);
@@ -196,7 +196,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
     } finally {
       await fleet.startService('billing');
     }
-    const again = await fleet.graphql<{ tenant: { plan: { name: string } } }>(
+    const again = await fleet.asAdmin<{ tenant: { plan: { name: string } } }>(
       'query($t: ID!) { tenant(id: $t) { plan { name } } }',
       { t: tenantId },
     );

@@ -20,7 +20,7 @@ describe('npm start', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('brings the federation up, prints the gateway URL and no secret, and stops on Ctrl-C', async () => {
+  it("brings the federation up, shows the first administrator's code once and no secret, and stops on Ctrl-C", async () => {
     const child = spawn(process.execPath, [CLI], {
       env: {
         PATH: process.env.PATH ?? '',
@@ -49,22 +49,53 @@ describe('npm start', () => {
       });
     });
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ plans { id } }' }),
+      const graphql = async (query: string, variables: Record<string, unknown>, token?: string) => {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+          body: JSON.stringify({ query, variables }),
+        });
+        return (await response.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+      };
+      // Anonymous callers reach only signing in.
+      expect((await graphql('{ plans { id } }', {})).errors).toHaveLength(1);
+
+      // The first administrator's one-time code is shown once, on the terminal.
+      const code = /code: +(ac_[A-Za-z0-9_-]+)/.exec(output)?.[1];
+      expect(code, output).toBeDefined();
+      const email = /email: +(\S+)/.exec(output)?.[1];
+      expect(email).toBe('admin@fleet.local');
+      const password = 'Correct horse battery 42';
+      const activated = await graphql('mutation($i: ActivateAccountInput!) { activateAccount(input: $i) }', {
+        i: { tenant: 'platform', email, code, password },
       });
-      expect(await response.json()).toEqual({
+      expect(activated).toEqual({ data: { activateAccount: true } });
+      const login = await graphql('mutation($i: LoginInput!) { login(input: $i) { accessToken } }', {
+        i: { tenant: 'platform', email, password },
+      });
+      const token = (login.data?.login as { accessToken: string }).accessToken;
+      expect(await graphql('{ plans { id } }', {}, token)).toEqual({
         data: { plans: [{ id: 'free' }, { id: 'pro' }, { id: 'enterprise' }] },
       });
+      // The code appears in the notice only (its line and the example mutation), never in a log line.
+      const lines = output.split('\n').filter((line) => line.includes(code!));
+      expect(lines).toHaveLength(2);
+      for (const line of lines) expect(line.startsWith('{')).toBe(false);
 
       const secretsPath = join(dataDir, 'secrets.json');
       expect(statSync(secretsPath).mode & 0o777).toBe(0o600);
       const secrets = Object.values(
         (await import(secretsPath, { with: { type: 'json' } })).default as object,
-      );
-      expect(secrets).toHaveLength(7);
-      for (const secret of secrets) expect(output).not.toContain(secret);
+      ) as string[];
+      expect(secrets).toHaveLength(10);
+      for (const secret of secrets) {
+        for (const part of secret.split(/[,:]/).filter((p) => p.length > 20))
+          expect(output).not.toContain(part);
+      }
+      expect(statSync(join(dataDir, 'aaa', 'master.key')).mode & 0o777).toBe(0o600);
       expect((await readdir(dataDir)).sort()).toEqual(['aaa', 'audit', 'billing', 'devices', 'secrets.json']);
     } finally {
       child.kill('SIGINT');

@@ -151,7 +151,7 @@ describe('subgraphs answer only signed calls', () => {
     const result = await post(url, headers, body);
     expect(result.status).toBe(400);
     expect(result.body).toContain('source must be \\"devices\\"');
-    const events = await fleet.graphql<{ auditEvents: { aggregateId: string }[] }>(
+    const events = await fleet.asAdmin<{ auditEvents: { aggregateId: string }[] }>(
       '{ auditEvents(limit: 500) { aggregateId } }',
     );
     expect(events.data!.auditEvents.map((e) => e.aggregateId)).not.toContain('forged');

@@ -49,22 +49,22 @@ describe('the supergraph', () => {
       '{ devices(tenantId: "00000000-0000-0000-0000-000000000000") { id history { id } } }';
 
     it('reloads it, and keeps the running one when the new one is broken', async () => {
-      expect((await fleet.graphql(historyQuery)).errors).toBeUndefined();
+      expect((await fleet.asAdmin(historyQuery)).errors).toBeUndefined();
 
       await writeFile(path, withoutAudit());
       await eventually(async () => {
-        const result = await fleet.graphql(historyQuery);
+        const result = await fleet.asAdmin(historyQuery);
         return result.errors?.[0]?.extensions?.code === 'GRAPHQL_VALIDATION_FAILED' ? true : undefined;
       });
 
       await writeFile(path, 'this is not a supergraph');
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const stillServing = await fleet.graphql('{ plans { id } }');
+      const stillServing = await fleet.asAdmin('{ plans { id } }');
       expect(stillServing.errors).toBeUndefined();
       expect(fleet.logs('gateway').some((line) => line.includes('new supergraph refused'))).toBe(true);
 
       await copyFile(DEFAULT_SUPERGRAPH_PATH, path);
-      await eventually(async () => ((await fleet.graphql(historyQuery)).errors ? undefined : true));
+      await eventually(async () => ((await fleet.asAdmin(historyQuery)).errors ? undefined : true));
     });
   });
 });

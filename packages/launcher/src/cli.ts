@@ -1,3 +1,4 @@
+import type { InitialAdmin } from '@fleet/aaa';
 import { startFederation } from './federation.js';
 
 // npm start: the whole federation on embedded defaults, until Ctrl-C.
@@ -25,8 +26,30 @@ try {
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
-  process.stdout.write(`\nThe gateway is ready at ${federation.gatewayUrl}\nPress Ctrl-C to stop.\n\n`);
+  process.stdout.write(`\nThe gateway is ready at ${federation.gatewayUrl}\n`);
+  if (federation.initialAdmin) process.stdout.write(initialAdminNotice(federation.initialAdmin));
+  process.stdout.write('Press Ctrl-C to stop.\n\n');
 } catch (error) {
   process.stderr.write(`\nCould not start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
+}
+
+/** Shown once, on the terminal only: the code that activates the first platform administrator. */
+function initialAdminNotice(admin: InitialAdmin): string {
+  const mutation =
+    `mutation { activateAccount(input: { tenant: "${admin.tenant}", email: "${admin.email}", ` +
+    `code: "${admin.activationCode}", password: "<at least 12 characters>" }) }`;
+  return [
+    '',
+    'The first platform administrator was created. Activate it once, choosing its password:',
+    `  tenant: ${admin.tenant}`,
+    `  email:  ${admin.email}`,
+    `  code:   ${admin.activationCode}   (one-time, valid until ${admin.activationExpiresAt})`,
+    '',
+    `  ${mutation}`,
+    '',
+    'This code is shown only now; a restart before activation issues a new one.',
+    '',
+    '',
+  ].join('\n');
 }

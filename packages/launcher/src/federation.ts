@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import type { InitialAdmin } from '@fleet/aaa';
 import type { ReadyMessage } from '@fleet/service-kit';
 import { loadOrCreateSecrets, type PairName, type Secrets } from './secrets.js';
 
@@ -46,7 +47,11 @@ export interface FederationOptions {
 
 export interface Federation {
   readonly gatewayUrl: string;
+  /** Set when aaa created (or re-invited) the first platform administrator during this start. */
+  readonly initialAdmin: InitialAdmin | undefined;
   port(service: ServiceName): number;
+  /** The process id of a running service (benchmarks read its CPU time). */
+  pid(service: ServiceName): number | undefined;
   /** Lines a service wrote, when output is captured. */
   logs(service: ServiceName): readonly string[];
   stopService(service: ServiceName): Promise<void>;
@@ -74,6 +79,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   const running = new Map<ServiceName, Running>();
   const logs = new Map<ServiceName, string[]>();
   const ports = new Map<ServiceName, number>();
+  let initialAdmin: InitialAdmin | undefined;
 
   const urlOf = (service: ServiceName): string => {
     const port = ports.get(service);
@@ -102,6 +108,8 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   const launch = async (service: ServiceName): Promise<void> => {
     const capture = options.output === 'capture';
     const child = fork(ENTRY[service], [], {
+      // The built service as it is, whatever flags this process runs with (a test runner's own).
+      execArgv: [],
       env: envOf(service),
       stdio: capture ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -124,7 +132,11 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         () => fail(new Error(`${service} did not become ready in time`)),
         READY_TIMEOUT_MS,
       );
-      child.on('message', (message: ReadyMessage) => {
+      child.on('message', (message: ReadyMessage | InitialAdmin) => {
+        if (message.type === 'initial-admin') {
+          initialAdmin = message;
+          return;
+        }
         if (message.type !== 'ready') return;
         clearTimeout(timer);
         ready(message.port);
@@ -172,11 +184,15 @@ export async function startFederation(options: FederationOptions): Promise<Feder
 
   return {
     gatewayUrl: `${urlOf('gateway')}/graphql`,
+    get initialAdmin() {
+      return initialAdmin;
+    },
     port: (service) => {
       const port = ports.get(service);
       if (port === undefined) throw new Error(`${service} has not started`);
       return port;
     },
+    pid: (service) => running.get(service)?.child.pid,
     logs: (service) => logs.get(service) ?? [],
     stopService,
     startService: async (service) => {
@@ -198,6 +214,7 @@ function serviceDefaults(
   const key = (pair: PairName): string => secrets[pair];
   const defaults: Record<string, string> = { [`${prefix}PORT`]: String(DEFAULT_PORTS[service]) };
   if (service === 'gateway') {
+    defaults.GATEWAY_TOKEN_KEYS = secrets['token-keys'];
     for (const subgraph of SUBGRAPH_NAMES) {
       const upper = subgraph.toUpperCase();
       defaults[`GATEWAY_${upper}_URL`] = `${urlOf(subgraph)}/graphql`;
@@ -207,6 +224,11 @@ function serviceDefaults(
   }
   defaults[`${prefix}DATA_DIR`] = join(dataDir, service);
   defaults[`${prefix}KEY_GATEWAY`] = key(`gateway-${service}`);
+  if (service === 'aaa') {
+    defaults.AAA_TOKEN_KEYS = secrets['token-keys'];
+    defaults.AAA_SECRET_KEY = secrets['aaa-secret-key'];
+    defaults.AAA_API_KEY_PEPPER = secrets['aaa-api-key-pepper'];
+  }
   if (service === 'audit') {
     for (const producer of PRODUCERS)
       defaults[`AUDIT_KEY_${producer.toUpperCase()}`] = key(`${producer}-audit`);

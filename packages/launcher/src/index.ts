@@ -6,5 +6,6 @@ export {
   type ServiceName,
   type SubgraphName,
 } from './federation.js';
+export type { InitialAdmin } from '@fleet/aaa';
 export { KEY_PAIRS, loadOrCreateSecrets, type Secrets } from './secrets.js';
 export { configurationTable, CONFIGURATION } from './config-table.js';

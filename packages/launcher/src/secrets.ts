@@ -14,7 +14,12 @@ export const KEY_PAIRS = [
 ] as const;
 
 export type PairName = `${(typeof KEY_PAIRS)[number][0]}-${(typeof KEY_PAIRS)[number][1]}`;
-export type Secrets = Record<PairName, string>;
+
+/** Secrets that belong to no pair: the access-token key ring (aaa issues, the gateway reads) and aaa's own. */
+export const OTHER_SECRETS = ['token-keys', 'aaa-secret-key', 'aaa-api-key-pepper'] as const;
+export type OtherSecretName = (typeof OTHER_SECRETS)[number];
+
+export type Secrets = Record<PairName | OtherSecretName, string>;
 
 /**
  * The embedded default's secrets: generated on first start into the data directory, readable by
@@ -41,6 +46,16 @@ export function loadOrCreateSecrets(dataDir: string): Secrets {
       secrets[name] = existing;
     } else {
       secrets[name] = generateKey();
+      changed = true;
+    }
+  }
+  for (const name of OTHER_SECRETS) {
+    const existing = stored[name];
+    if (existing) {
+      secrets[name] = existing;
+    } else {
+      // A key ring holds `kid:key` entries; the first is the one that encrypts.
+      secrets[name] = name === 'token-keys' ? `k1:${generateKey()}` : generateKey();
       changed = true;
     }
   }
