@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKmsSim } from '@fleet/kms-sim';
+import { startFederation } from '@fleet/launcher';
+import { processUsage } from './process-usage.js';
+
+/**
+ * Password logins per second through the gateway, with argon2id at its configured cost, and the
+ * KMS calls they cause once keys are warm. The whole federation runs as `npm start` runs it, with
+ * aaa's keys wrapped by a local KMS-protocol server reached through the real AWS SDK.
+ *
+ *   npm run bench:logins -- --logins 1000 --concurrency 16 --members 20
+ */
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const logins = Number(args.get('logins') ?? 1_000);
+const concurrency = Number(args.get('concurrency') ?? 16);
+const memberCount = Number(args.get('members') ?? 20);
+
+const kms = await startKmsSim();
+const dataDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
+const federation = await startFederation({
+  dataDir,
+  env: {},
+  ports: { gateway: 0, aaa: 0, devices: 0, billing: 0, audit: 0 },
+  overrides: {
+    aaa: {
+      AAA_VAULT_PROVIDER: 'aws-kms',
+      AAA_KMS_ENDPOINT: kms.url,
+      AAA_KMS_KEY_ID: kms.createKey(),
+      AAA_KMS_ACCESS_KEY_ID: 'bench',
+      AAA_KMS_SECRET_ACCESS_KEY: 'bench',
+      AAA_LOG_LEVEL: 'warn',
+    },
+    gateway: { GATEWAY_LOG_LEVEL: 'warn' },
+    audit: { AUDIT_LOG_LEVEL: 'warn' },
+    devices: { DEVICES_LOG_LEVEL: 'warn' },
+    billing: { BILLING_LOG_LEVEL: 'warn' },
+  },
+  output: 'capture',
+});
+
+async function graphql<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
+  const response = await fetch(federation.gatewayUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown };
+  if (!body.data) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+const LOGIN = 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }';
+const ACTIVATE = 'mutation($i: ActivateAccountInput!) { activateAccount(input: $i) }';
+
+try {
+  const admin = federation.initialAdmin!;
+  const adminPassword = `Operator ${randomBytes(12).toString('base64url')}`;
+  await graphql(ACTIVATE, {
+    i: { tenant: admin.tenant, email: admin.email, code: admin.activationCode, password: adminPassword },
+  });
+  const adminToken = (
+    await graphql<{ login: { accessToken: string } }>(LOGIN, {
+      i: { tenant: admin.tenant, email: admin.email, password: adminPassword },
+    })
+  ).login.accessToken;
+  const tenantId = (
+    await graphql<{ createTenant: { id: string } }>(
+      'mutation { createTenant(input: { name: "Bench", slug: "bench" }) { id } }',
+      {},
+      adminToken,
+    )
+  ).createTenant.id;
+  const members: { email: string; password: string }[] = [];
+  for (let i = 0; i < memberCount; i++) {
+    const email = `member${i}@bench.example`;
+    const invited = await graphql<{ createMember: { activationCode: string } }>(
+      'mutation($i: CreateMemberInput!) { createMember(input: $i) { activationCode } }',
+      { i: { tenantId, email, fullName: `Member ${i}`, roles: ['viewer'] } },
+      adminToken,
+    );
+    const password = `Member ${randomBytes(9).toString('base64url')}`;
+    await graphql(ACTIVATE, {
+      i: { tenant: 'bench', email, code: invited.createMember.activationCode, password },
+    });
+    members.push({ email, password });
+  }
+  const login = (n: number) => graphql(LOGIN, { i: { tenant: 'bench', ...members[n % members.length]! } });
+
+  // Warm-up: every member once, so every key the logins need has been unwrapped.
+  for (let i = 0; i < members.length; i++) await login(i);
+  kms.resetCalls();
+
+  const aaaPid = federation.pid('aaa')!;
+  const cpuBefore = processUsage(aaaPid).cpuSeconds;
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < logins) {
+        const n = next++;
+        const t0 = performance.now();
+        await login(n);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const aaaCpu = processUsage(aaaPid).cpuSeconds - cpuBefore;
+  latencies.sort((a, b) => a - b);
+  const kmsCalls = Object.values(kms.calls()).reduce((sum, n) => sum + n, 0);
+  console.log(
+    JSON.stringify(
+      {
+        logins,
+        concurrency,
+        members: memberCount,
+        cores: availableParallelism(),
+        seconds: Number(elapsed.toFixed(1)),
+        loginsPerSecond: Number((logins / elapsed).toFixed(1)),
+        p50Ms: Math.round(latencies[Math.floor(latencies.length * 0.5)]!),
+        p95Ms: Math.round(latencies[Math.floor(latencies.length * 0.95)]!),
+        aaaCores: Number((aaaCpu / elapsed).toFixed(2)),
+        kmsCallsPer1000Logins: (kmsCalls * 1000) / logins,
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  await federation.stop();
+  await kms.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
