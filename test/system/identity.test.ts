@@ -251,6 +251,32 @@ describe.each(await engineMatrix())('identities and members on $engine', ({ engi
     },
   );
 
+  it.runIf(enabled)('lets nobody grant more than they hold', async () => {
+    const admin = await addMember(fleet, acme, {
+      email: 'adam@acme.example',
+      fullName: 'Adam Admin',
+      roles: ['admin'],
+    });
+    const token = (await signIn(fleet, admin)).accessToken;
+    const invite = (roles: string[], email: string) =>
+      fleet.graphql(
+        'mutation($input: CreateMemberInput!) { createMember(input: $input) { user { id } } }',
+        { input: { tenantId: acme.id, email, fullName: 'Someone', roles } },
+        bearer(token),
+      );
+    expect((await invite(['owner'], 'would-be-owner@acme.example')).errors?.[0]?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      field: 'roles',
+    });
+    expect((await invite(['operator'], 'fine@acme.example')).errors).toBeUndefined();
+    const promote = await fleet.graphql(
+      'mutation($t: ID!, $u: ID!) { setMemberRoles(tenantId: $t, userId: $u, roles: ["owner"]) { roles } }',
+      { t: acme.id, u: admin.userId },
+      bearer(token),
+    );
+    expect(promote.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'roles' });
+  });
+
   it.runIf(enabled)('keeps the last owner of a tenant', async () => {
     const result = await fleet.graphql(
       'mutation($t: ID!, $u: ID!) { setMemberRoles(tenantId: $t, userId: $u, roles: ["viewer"]) { roles } }',

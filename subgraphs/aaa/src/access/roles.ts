@@ -66,6 +66,3 @@ export function isTenantRole(role: string): role is TenantRole {
 export function isPlatformRole(role: string): role is PlatformRole {
   return (PLATFORM_ROLES as readonly string[]).includes(role);
 }
-
-/** Roles that administer a tenant's members. */
-export const TENANT_ADMIN_ROLES: readonly string[] = ['owner', 'admin'];

@@ -8,7 +8,8 @@ import {
   UnauthenticatedError,
   type Principal,
 } from '@fleet/service-kit';
-import { isPlatformRole, isTenantRole, TENANT_ADMIN_ROLES } from '../access/roles.js';
+import { isPlatformAdmin } from '../access/policy.js';
+import { isPlatformRole, isTenantRole, scopesOf } from '../access/roles.js';
 import { newSecret, sameDigest, type SecretDigests } from '../credentials/secret-digests.js';
 import type { AaaDatabase } from '../database/schema.js';
 import { passwordProblem } from '../passwords/password-policy.js';
@@ -82,6 +83,7 @@ export class MemberDirectory {
     const fullName = checkFullName(input.fullName);
     const phone = checkPhone(input.phone);
     const roles = checkRoles(input.roles, tenant, options.platformRolesAllowed ?? false);
+    checkGrant(principal, roles);
 
     const id = randomUUID();
     const { vault } = this.parts;
@@ -214,9 +216,10 @@ export class MemberDirectory {
     const tenant = await this.parts.tenants.getTenant(tenantId);
     if (!tenant) throw new NotFoundError('Tenant');
     const checked = checkRoles(roles, tenant, tenant.kind === 'platform');
+    checkGrant(principal, checked);
     const membership = await this.#db.transaction().execute(async (trx) => {
       const current = await this.#lockMembership(trx, tenantId, userId);
-      await this.#keepAnAdministrator(trx, tenant, userId, checked);
+      await this.#keepAnOwner(trx, tenant, userId, checked);
       const updated = await trx
         .updateTable('membership')
         .set({ roles: checked })
@@ -241,7 +244,7 @@ export class MemberDirectory {
     if (!tenant) throw new NotFoundError('Tenant');
     await this.#db.transaction().execute(async (trx) => {
       await this.#lockMembership(trx, tenantId, userId);
-      await this.#keepAnAdministrator(trx, tenant, userId, []);
+      await this.#keepAnOwner(trx, tenant, userId, []);
       await trx
         .deleteFrom('membership')
         .where('tenant_id', '=', tenantId)
@@ -277,7 +280,7 @@ export class MemberDirectory {
         .forUpdate()
         .executeTakeFirstOrThrow();
       if (user.status === 'erased') return user;
-      if (tenant) await this.#keepAnAdministrator(trx, tenant, userId, []);
+      if (tenant) await this.#keepAnOwner(trx, tenant, userId, []);
       await this.parts.vault.destroyUserKeys(trx, userId);
       await trx.deleteFrom('recovery_code').where('user_id', '=', userId).execute();
       await trx.deleteFrom('membership').where('user_id', '=', userId).execute();
@@ -437,25 +440,28 @@ export class MemberDirectory {
     return membership;
   }
 
-  /** A tenant that has an administrator keeps one: the last cannot be removed or demoted. */
-  async #keepAnAdministrator(
+  /**
+   * A tenant that has an owner keeps one (the platform tenant: a platform administrator): the
+   * last cannot be removed, demoted or erased.
+   */
+  async #keepAnOwner(
     trx: Transaction<AaaDatabase>,
     tenant: TenantRow,
     userId: string,
     newRoles: readonly string[],
   ): Promise<void> {
-    const adminRoles = tenant.kind === 'platform' ? ['platform-admin'] : TENANT_ADMIN_ROLES;
-    if (newRoles.some((role) => adminRoles.includes(role))) return;
-    const admins = await trx
+    const ownerRoles = tenant.kind === 'platform' ? ['platform-admin'] : ['owner'];
+    if (newRoles.some((role) => ownerRoles.includes(role))) return;
+    const members = await trx
       .selectFrom('membership')
       .select(['user_id', 'roles'])
       .where('tenant_id', '=', tenant.id)
       .forUpdate()
       .execute();
-    const others = admins.filter((m) => m.user_id !== userId && m.roles.some((r) => adminRoles.includes(r)));
-    const isAdmin = admins.some((m) => m.user_id === userId && m.roles.some((r) => adminRoles.includes(r)));
-    if (isAdmin && others.length === 0) {
-      throw new ConflictError('The last administrator of a tenant cannot be removed or demoted', 'roles');
+    const others = members.filter((m) => m.user_id !== userId && m.roles.some((r) => ownerRoles.includes(r)));
+    const isOwner = members.some((m) => m.user_id === userId && m.roles.some((r) => ownerRoles.includes(r)));
+    if (isOwner && others.length === 0) {
+      throw new ConflictError('The last owner of a tenant cannot be removed or demoted', 'roles');
     }
   }
 
@@ -502,4 +508,17 @@ function checkRoles(roles: readonly string[], tenant: TenantRow, platformRolesAl
     if (!allowed) throw new BadUserInputError(`Unknown role for this tenant: ${role.slice(0, 40)}`, 'roles');
   }
   return unique.sort();
+}
+
+/** Nobody grants more than they hold: an admin cannot make an owner (platform admins can). */
+function checkGrant(principal: Principal, roles: readonly string[]): void {
+  if (principal.kind === 'anonymous' || isPlatformAdmin(principal)) return;
+  const held = new Set(principal.scopes);
+  const beyond = scopesOf(roles).filter((scope) => !held.has(scope));
+  if (beyond.length > 0) {
+    throw new BadUserInputError(
+      `You cannot grant roles with scopes you do not hold: ${beyond.join(', ')}`,
+      'roles',
+    );
+  }
 }
