@@ -68,6 +68,30 @@ export const gatewayConfigSpec = {
     min: 0,
     max: MAX_TRUSTED_PROXY_HOPS,
   }),
+  SUBGRAPH_TIMEOUT_MS: integer({
+    doc: 'Longest a single subgraph call may take.',
+    default: 10_000,
+    min: 100,
+    max: 300_000,
+  }),
+  REQUEST_DEADLINE_MS: integer({
+    doc: 'Longest a whole request may take: subgraph calls still to be made after it fail at once.',
+    default: 15_000,
+    min: 100,
+    max: 600_000,
+  }),
+  MAX_SUBGRAPH_RESPONSE_BYTES: integer({
+    doc: 'Largest answer the gateway reads from a subgraph.',
+    default: 16_777_216,
+    min: 1_024,
+    max: 268_435_456,
+  }),
+  APQ_CACHE_BYTES: integer({
+    doc: 'Memory for automatic persisted queries (documents by hash), least recently used first out.',
+    default: 8_388_608,
+    min: 65_536,
+    max: 268_435_456,
+  }),
   LOG_LEVEL: logLevel('gateway'),
 };
 

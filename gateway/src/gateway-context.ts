@@ -10,4 +10,8 @@ export interface GatewayContext {
    * Signed into every subgraph call, for aaa's brute-force counters.
    */
   clientAddress: string;
+  /** For an API key restricted to registered operations: their SHA-256 digests (hex); else null. */
+  trustedDocuments: ReadonlySet<string> | null;
+  /** When the request must be done (milliseconds since the epoch): later subgraph calls fail. */
+  deadline: number;
 }

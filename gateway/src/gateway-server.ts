@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import {
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginSchemaReportingDisabled,
@@ -29,6 +30,7 @@ import { Authenticator } from './authentication/authenticator.js';
 import { clientAddressOf } from './authentication/client-address.js';
 import { RevocationFeed } from './authentication/revocation-feed.js';
 import { subgraphEndpoints, type GatewayConfig, type SubgraphName } from './config.js';
+import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
 import type { GatewayContext } from './gateway-context.js';
 import { checkSubgraphs } from './health/readiness.js';
 import { SignedDataSource } from './subgraph-calls/signed-data-source.js';
@@ -66,7 +68,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     buildService: ({ name }) => {
       const endpoint = endpoints[name as SubgraphName] as { url: string; key: Buffer } | undefined;
       if (!endpoint) throw new Error(`The supergraph names a subgraph this gateway has no key for: ${name}`);
-      const source = new SignedDataSource({ name, url: endpoint.url, key: endpoint.key });
+      const source = new SignedDataSource({
+        name,
+        url: endpoint.url,
+        key: endpoint.key,
+        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+        maxResponseBytes: config.MAX_SUBGRAPH_RESPONSE_BYTES,
+      });
       dataSources.push(source);
       return source;
     },
@@ -81,6 +89,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !development,
+    // One operation per request: batches would multiply every other limit.
+    allowBatchedHttpRequests: false,
+    // Automatic persisted queries for front ends, in a cache of bounded size.
+    persistedQueries: {
+      cache: new InMemoryLRUCache<string>({ maxSize: config.APQ_CACHE_BYTES }),
+      ttl: 86_400,
+    },
     formatError: (formatted, error) => {
       const masked = maskError(formatted);
       if (masked.extensions?.code === 'INTERNAL_SERVER_ERROR') {
@@ -90,6 +105,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     },
     plugins: [
       anonymousAccessPlugin({ introspection: development }),
+      trustedDocumentsPlugin(),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
@@ -135,9 +151,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       sendAuthenticationRefusal(res, authentication.status);
       return;
     }
-    const { principal } = authentication;
+    const { principal, trustedDocuments } = authentication;
     const context: GatewayContext = {
       principal,
+      trustedDocuments,
+      deadline: Date.now() + config.REQUEST_DEADLINE_MS,
       requestId,
       logger: requestLogger.child(callerOf(principal)),
       clientAddress: clientAddressOf(

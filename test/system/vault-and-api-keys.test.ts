@@ -139,6 +139,8 @@ describe.each(await engineMatrix())(
           [{ expiresAt: new Date(Date.now() + 400 * 86_400_000).toISOString() }, 'expiresAt'],
           [{ expiresAt: 'tomorrow' }, 'expiresAt'],
           [{ name: '' }, 'name'],
+          [{ trustedDocuments: ['not-a-digest'] }, 'trustedDocuments'],
+          [{ trustedDocuments: [] }, 'trustedDocuments'],
         ];
         for (const [input, field] of cases) {
           expect((await create(input)).errors?.[0]?.extensions, JSON.stringify(input)).toEqual({

@@ -30,6 +30,8 @@ async function server() {
           principal,
           requestId: 'r',
           logger: createLogger({ service: 'test', level: 'silent' }),
+          trustedDocuments: null,
+          deadline: Date.now() + 60_000,
           clientAddress: '',
         },
       },

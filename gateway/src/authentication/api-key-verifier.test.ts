@@ -90,7 +90,13 @@ describe('API key verification', () => {
   it('asks aaa once, signed by the gateway for aaa, then answers from its cache', async () => {
     const aaa = await fakeAaa(() => valid('key-1'));
     const { verifier: keys } = verifier(aaa.origin);
-    const expected = { status: 'valid', keyId: 'key-1', tenantId: 'tenant-1', scopes: ['devices:read'] };
+    const expected = {
+      status: 'valid',
+      keyId: 'key-1',
+      tenantId: 'tenant-1',
+      scopes: ['devices:read'],
+      documents: null,
+    };
     expect(await keys.verify(KEY)).toEqual(expected);
     expect(await keys.verify(KEY)).toEqual(expected);
     expect(aaa.calls).toEqual([

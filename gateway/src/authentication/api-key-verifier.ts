@@ -6,7 +6,14 @@ import { jsonAnswer, postToAaa, type AaaEndpoint } from './aaa-internal-calls.js
 export const API_KEY_SHAPE = /^[A-Za-z0-9_-]{1,200}$/;
 
 export type ApiKeyCheck =
-  | { status: 'valid'; keyId: string; tenantId: string; scopes: string[] }
+  | {
+      status: 'valid';
+      keyId: string;
+      tenantId: string;
+      scopes: string[];
+      /** The operations the key may run (SHA-256 hex of their text), or null for any. */
+      documents: ReadonlySet<string> | null;
+    }
   | { status: 'invalid'; reason: 'malformed' | 'unknown' | 'expired' | 'revoked' }
   /** aaa could not answer, and nothing is cached: the caller is neither let in nor turned away. */
   | { status: 'unavailable' };
@@ -160,12 +167,12 @@ type AnswerCheck =
   | Extract<ApiKeyCheck, { status: 'invalid' }>;
 
 /**
- * Reads aaa's answer: `{ valid: false }`, or `{ valid: true, keyId, tenantId, scopes, expiresAt }`.
+ * Reads aaa's answer: `{ valid: false }`, or `{ valid: true, keyId, tenantId, scopes, documents, expiresAt }`.
  * A key past its expiry is invalid whatever aaa said; anything else unexpected is undefined.
  */
 function checkOf(answer: unknown, now: number): AnswerCheck | undefined {
   if (typeof answer !== 'object' || answer === null) return undefined;
-  const { valid, keyId, tenantId, scopes, expiresAt } = answer as Record<string, unknown>;
+  const { valid, keyId, tenantId, scopes, documents, expiresAt } = answer as Record<string, unknown>;
   if (valid === false) return { status: 'invalid', reason: 'unknown' };
   if (
     valid !== true ||
@@ -175,6 +182,7 @@ function checkOf(answer: unknown, now: number): AnswerCheck | undefined {
     tenantId === '' ||
     !Array.isArray(scopes) ||
     !scopes.every((scope) => typeof scope === 'string') ||
+    !(documents === undefined || documents === null || isStringArray(documents)) ||
     typeof expiresAt !== 'string'
   ) {
     return undefined;
@@ -182,11 +190,28 @@ function checkOf(answer: unknown, now: number): AnswerCheck | undefined {
   const expiry = Date.parse(expiresAt);
   if (Number.isNaN(expiry)) return undefined;
   if (expiry <= now) return { status: 'invalid', reason: 'expired' };
-  return { status: 'valid', keyId, tenantId, scopes, expiresAt: expiry };
+  return {
+    status: 'valid',
+    keyId,
+    tenantId,
+    scopes,
+    documents: isStringArray(documents) ? new Set(documents) : null,
+    expiresAt: expiry,
+  };
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 function withoutExpiry(
   check: Extract<AnswerCheck, { status: 'valid' }>,
 ): Extract<ApiKeyCheck, { status: 'valid' }> {
-  return { status: 'valid', keyId: check.keyId, tenantId: check.tenantId, scopes: check.scopes };
+  return {
+    status: 'valid',
+    keyId: check.keyId,
+    tenantId: check.tenantId,
+    scopes: check.scopes,
+    documents: check.documents,
+  };
 }

@@ -37,6 +37,7 @@ describe('authentication', () => {
     expect(await authenticator().instance.authenticate({})).toEqual({
       ok: true,
       principal: { kind: 'anonymous' },
+      trustedDocuments: null,
     });
   });
 
@@ -45,6 +46,7 @@ describe('authentication', () => {
     expect(await authenticator().instance.authenticate(bearer(token))).toEqual({
       ok: true,
       principal: { kind: 'user', ...subject },
+      trustedDocuments: null,
     });
   });
 
@@ -79,7 +81,7 @@ describe('authentication', () => {
     ],
   ])('refuses %s with 401', async (_, headers, reason) => {
     const { instance, asked } = authenticator({
-      apiKey: { status: 'valid', keyId: 'k', tenantId: 't', scopes: [] },
+      apiKey: { status: 'valid', keyId: 'k', tenantId: 't', scopes: [], documents: null },
     });
     expect(await instance.authenticate(await headers())).toMatchObject({ ok: false, status: 401, reason });
     expect(asked).toEqual([]);
@@ -87,11 +89,18 @@ describe('authentication', () => {
 
   it('makes a partner of a valid API key', async () => {
     const { instance, asked } = authenticator({
-      apiKey: { status: 'valid', keyId: 'k1', tenantId: 't1', scopes: ['devices:read'] },
+      apiKey: {
+        status: 'valid',
+        keyId: 'k1',
+        tenantId: 't1',
+        scopes: ['devices:read'],
+        documents: new Set(['ab']),
+      },
     });
     expect(await instance.authenticate({ 'x-api-key': 'fk_abc' })).toEqual({
       ok: true,
       principal: { kind: 'apiKey', keyId: 'k1', tenantId: 't1', scopes: ['devices:read'] },
+      trustedDocuments: new Set(['ab']),
     });
     expect(asked).toEqual(['fk_abc']);
   });

@@ -6,7 +6,8 @@ import { readCredentials } from './credentials.js';
 import type { RevocationSnapshot } from './revocation-feed.js';
 
 export type Authentication =
-  | { ok: true; principal: Principal }
+  /** `trustedDocuments`: the operations an API key is restricted to (SHA-256 hex), else null. */
+  | { ok: true; principal: Principal; trustedDocuments: ReadonlySet<string> | null }
   /**
    * 401: the credential is wrong (malformed, forged, expired, revoked, unknown);
    * 503: it could not be checked. `reason` is for the logs only.
@@ -36,7 +37,7 @@ export class Authenticator {
     const credentials = readCredentials(headers);
     switch (credentials.kind) {
       case 'none':
-        return { ok: true, principal: ANONYMOUS };
+        return { ok: true, principal: ANONYMOUS, trustedDocuments: null };
       case 'malformed':
         return { ok: false, status: 401, reason: credentials.reason, credential: 'malformed' };
       case 'bearer':
@@ -69,6 +70,7 @@ export class Authenticator {
         scopes: claims.scopes,
         sessionId: claims.sessionId,
       },
+      trustedDocuments: null,
     };
   }
 
@@ -79,6 +81,7 @@ export class Authenticator {
         return {
           ok: true,
           principal: { kind: 'apiKey', keyId: check.keyId, tenantId: check.tenantId, scopes: check.scopes },
+          trustedDocuments: check.documents,
         };
       case 'invalid':
         return { ok: false, status: 401, reason: `api-key-${check.reason}`, credential: 'apiKey' };

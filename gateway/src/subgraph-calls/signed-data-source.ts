@@ -11,7 +11,14 @@ export interface SignedDataSourceOptions {
   url: string;
   /** The key of the gateway/subgraph pair. */
   key: Buffer;
+  /** Longest a single call may take (the request's own deadline may cut it shorter). */
+  timeoutMs: number;
+  /** Largest answer read from the subgraph; a longer one fails the call. */
+  maxResponseBytes: number;
 }
+
+/** Carries the request's deadline from the context to the fetcher; never sent. */
+const DEADLINE_HEADER = 'x-fleet-deadline';
 
 /**
  * The gateway's connection to one subgraph. Every fetch carries the caller's principal, request
@@ -37,6 +44,7 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     request.http?.headers.set(SignedHeaders.principal, principal);
     request.http?.headers.set(SignedHeaders.requestId, requestId);
     request.http?.headers.set(SignedHeaders.clientAddress, context.clientAddress ?? '');
+    if (context.deadline !== undefined) request.http?.headers.set(DEADLINE_HEADER, String(context.deadline));
   }
 
   async close(): Promise<void> {
@@ -52,7 +60,10 @@ function signingFetcher(pool: Pool, options: SignedDataSourceOptions): Fetcher {
     const path = target.pathname + target.search;
     const method = init.method ?? 'POST';
     const body = init.body ?? '';
-    const headers = init.headers ?? {};
+    const { [DEADLINE_HEADER]: deadline, ...headers } = init.headers ?? {};
+    // Each call ends at its own timeout or at the request's deadline, whichever comes first.
+    const timeoutMs = Math.min(options.timeoutMs, deadline ? Number(deadline) - Date.now() : Infinity);
+    if (!(timeoutMs > 0)) throw new Error(`The request's deadline passed before ${options.name} was called`);
     const signed = sign({
       caller: 'gateway',
       audience: options.name,
@@ -65,14 +76,15 @@ function signingFetcher(pool: Pool, options: SignedDataSourceOptions): Fetcher {
       clientAddress: headers[SignedHeaders.clientAddress] ?? '',
       now: Date.now(),
     });
+    const signals = [AbortSignal.timeout(timeoutMs), ...(init.signal ? [init.signal as AbortSignal] : [])];
     const response = await pool.request({
       path,
       method: method,
       headers: { ...headers, ...signed },
       body,
-      ...(init.signal ? { signal: init.signal as AbortSignal } : {}),
+      signal: AbortSignal.any(signals),
     });
-    const text = await response.body.text();
+    const text = await readLimited(response.body, options.maxResponseBytes, options.name);
     const responseHeaders = new Headers();
     for (const [name, value] of Object.entries(response.headers)) {
       if (value === undefined) continue;
@@ -80,4 +92,24 @@ function signingFetcher(pool: Pool, options: SignedDataSourceOptions): Fetcher {
     }
     return new Response(text, { status: response.statusCode, headers: responseHeaders });
   };
+}
+
+/** Reads an answer as text, refusing (and dropping the connection) past `maxBytes`. */
+async function readLimited(
+  body: AsyncIterable<Buffer> & { destroy(error?: Error): void },
+  maxBytes: number,
+  subgraph: string,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    length += chunk.length;
+    if (length > maxBytes) {
+      const error = new Error(`${subgraph} answered with more than ${maxBytes} bytes`);
+      body.destroy(error);
+      throw error;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

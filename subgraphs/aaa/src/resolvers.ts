@@ -65,6 +65,7 @@ const apiKeyOut = (k: ApiKeyRow) => ({
   prefix: k.prefix,
   lastFour: k.last_four,
   scopes: k.scopes,
+  trustedDocuments: k.document_hashes,
   createdAt: k.created_at.toISOString(),
   expiresAt: k.expires_at.toISOString(),
   revokedAt: k.revoked_at?.toISOString() ?? null,
@@ -235,7 +236,15 @@ export const resolvers: GraphQLResolverMap<AaaContext> = {
     },
     createApiKey: async (
       _: unknown,
-      args: Args<{ input: { tenantId: string; name: string; scopes: string[]; expiresAt: string } }>,
+      args: Args<{
+        input: {
+          tenantId: string;
+          name: string;
+          scopes: string[];
+          expiresAt: string;
+          trustedDocuments?: string[] | null;
+        };
+      }>,
       ctx: AaaContext,
     ) => {
       const created = await ctx.apiKeys.create(args.input, ctx.principal);

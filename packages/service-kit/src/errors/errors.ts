@@ -32,6 +32,15 @@ const PUBLIC_CODES = new Set<string>([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_REQUIRED',
+  // The gateway's protections: each refusal says why.
+  'RATE_LIMITED',
+  'DEPTH_LIMIT',
+  'COST_LIMIT',
+  'ALIAS_LIMIT',
+  'ROOT_FIELD_LIMIT',
+  'DIRECTIVE_LIMIT',
+  'TOKEN_LIMIT',
 ]);
 
 export class BadUserInputError extends GraphQLError {

@@ -20,8 +20,13 @@ export interface VerifiedApiKey {
   keyId: string;
   tenantId: string;
   scopes: string[];
+  /** The operations the key may run (SHA-256 of their text, hex); null means any. */
+  documents: string[] | null;
   expiresAt: Date;
 }
+
+const DOCUMENT_HASH = /^[0-9a-f]{64}$/;
+const MAX_TRUSTED_DOCUMENTS = 1_000;
 
 /**
  * Partner API keys: created per tenant with scopes and an expiry, shown once, stored as an HMAC
@@ -40,7 +45,13 @@ export class ApiKeyStore {
   }
 
   async create(
-    input: { tenantId: string; name: string; scopes: string[]; expiresAt: string },
+    input: {
+      tenantId: string;
+      name: string;
+      scopes: string[];
+      expiresAt: string;
+      trustedDocuments?: string[] | null;
+    },
     principal: Principal,
   ): Promise<{ apiKey: ApiKeyRow; key: string }> {
     if (principal.kind !== 'user')
@@ -75,6 +86,7 @@ export class ApiKeyStore {
         'expiresAt',
       );
     }
+    const documents = checkTrustedDocuments(input.trustedDocuments);
     const key = newSecret(KEY_PREFIX);
     const apiKey = await this.#db.transaction().execute(async (trx) => {
       const created = await trx
@@ -87,6 +99,7 @@ export class ApiKeyStore {
           prefix: key.slice(0, 8),
           last_four: key.slice(-4),
           scopes,
+          document_hashes: documents,
           created_by: principal.userId,
           expires_at: expiresAt,
           revoked_at: null,
@@ -100,7 +113,13 @@ export class ApiKeyStore {
         type: 'api_key.created',
         tenantId: tenant.id,
         actor: actorOf(principal),
-        payload: { id: created.id, tenantId: tenant.id, scopes, expiresAt: expiresAt.toISOString() },
+        payload: {
+          id: created.id,
+          tenantId: tenant.id,
+          scopes,
+          trustedDocuments: documents?.length ?? null,
+          expiresAt: expiresAt.toISOString(),
+        },
       });
       return created;
     });
@@ -167,7 +186,13 @@ export class ApiKeyStore {
     if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.#db.updateTable('api_key').set({ last_used_at: now }).where('id', '=', row.id).execute();
     }
-    return { keyId: row.id, tenantId: row.tenant_id, scopes: row.scopes, expiresAt: row.expires_at };
+    return {
+      keyId: row.id,
+      tenantId: row.tenant_id,
+      scopes: row.scopes,
+      documents: row.document_hashes,
+      expiresAt: row.expires_at,
+    };
   }
 
   /** Keys revoked in the last hour: the gateway drops them from its cache at once. */
@@ -180,4 +205,20 @@ export class ApiKeyStore {
       .execute();
     return rows.map((row) => row.id);
   }
+}
+
+/** The trusted documents of a key: distinct lower-case SHA-256 hex digests, or null for any. */
+function checkTrustedDocuments(hashes: string[] | null | undefined): string[] | null {
+  if (hashes === null || hashes === undefined) return null;
+  const unique = [...new Set(hashes.map((hash) => hash.toLowerCase()))].sort();
+  if (unique.length === 0 || unique.length > MAX_TRUSTED_DOCUMENTS) {
+    throw new BadUserInputError(
+      `trustedDocuments must list 1 to ${MAX_TRUSTED_DOCUMENTS} operations`,
+      'trustedDocuments',
+    );
+  }
+  if (!unique.every((hash) => DOCUMENT_HASH.test(hash))) {
+    throw new BadUserInputError('trustedDocuments must be SHA-256 digests in hex', 'trustedDocuments');
+  }
+  return unique;
 }

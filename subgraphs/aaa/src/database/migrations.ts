@@ -144,4 +144,10 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '0003-login-throttle': loginThrottleMigration,
+  '0004-api-key-trusted-documents': {
+    async up(db: Kysely<any>) {
+      // The operations (SHA-256 of their text) an API key may run; null means any.
+      await sql`alter table api_key add column document_hashes text[]`.execute(db);
+    },
+  },
 };

@@ -88,6 +88,7 @@ export interface AaaDatabase extends OutboxTables, LoginThrottleTables {
     prefix: string;
     last_four: string;
     scopes: string[];
+    document_hashes: string[] | null;
     created_by: string;
     created_at: Generated<Date>;
     expires_at: Date;

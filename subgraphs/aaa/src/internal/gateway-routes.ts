@@ -42,6 +42,7 @@ export function gatewayRoutes(
                 keyId: verified.keyId,
                 tenantId: verified.tenantId,
                 scopes: verified.scopes,
+                documents: verified.documents,
                 expiresAt: verified.expiresAt.toISOString(),
               }
             : { valid: false },
