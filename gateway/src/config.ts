@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { operationLimitConfigSpec } from './operation-limits/index.js';
 import { tokenKeyRing } from '@fleet/access-tokens';
 import { integer, logLevel, oneOf, port, signingKey, string, url, type ConfigOf } from '@fleet/service-kit';
 import { MAX_TRUSTED_PROXY_HOPS } from './authentication/client-address.js';
@@ -92,6 +93,7 @@ export const gatewayConfigSpec = {
     min: 65_536,
     max: 268_435_456,
   }),
+  ...operationLimitConfigSpec,
   LOG_LEVEL: logLevel('gateway'),
 };
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import type { GraphQLFormattedError } from 'graphql';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import {
   ApolloServerPluginLandingPageDisabled,
@@ -30,6 +31,7 @@ import { Authenticator } from './authentication/authenticator.js';
 import { clientAddressOf } from './authentication/client-address.js';
 import { RevocationFeed } from './authentication/revocation-feed.js';
 import { subgraphEndpoints, type GatewayConfig, type SubgraphName } from './config.js';
+import { operationCostPlugin, operationLimitsRule } from './operation-limits/index.js';
 import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
 import type { GatewayContext } from './gateway-context.js';
 import { checkSubgraphs } from './health/readiness.js';
@@ -89,6 +91,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !development,
+    validationRules: [operationLimitsRule(config)],
+    parseOptions: { maxTokens: config.MAX_TOKENS },
     // One operation per request: batches would multiply every other limit.
     allowBatchedHttpRequests: false,
     // Automatic persisted queries for front ends, in a cache of bounded size.
@@ -97,7 +101,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       ttl: 86_400,
     },
     formatError: (formatted, error) => {
-      const masked = maskError(formatted);
+      const masked = maskError(withLimitCode(formatted));
       if (masked.extensions?.code === 'INTERNAL_SERVER_ERROR') {
         logger.error({ err: error, path: formatted.path }, 'operation failed');
       }
@@ -106,6 +110,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     plugins: [
       anonymousAccessPlugin({ introspection: development }),
       trustedDocumentsPlugin(),
+      operationCostPlugin(config),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
@@ -208,6 +213,24 @@ function callerOf(principal: Principal): Record<string, string> {
     case 'anonymous':
       return {};
   }
+}
+
+/**
+ * Apollo reports every validation error as GRAPHQL_VALIDATION_FAILED, and a document over the
+ * token limit as a parse failure: each refusal by an operation limit gets its own code instead.
+ */
+function withLimitCode(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const limitCode = formatted.extensions?.limitCode;
+  if (typeof limitCode === 'string') {
+    return { ...formatted, extensions: { ...formatted.extensions, code: limitCode } };
+  }
+  if (
+    formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' &&
+    /more tha[nt] \d+ tokens/.test(formatted.message)
+  ) {
+    return { ...formatted, extensions: { ...formatted.extensions, code: 'TOKEN_LIMIT' } };
+  }
+  return formatted;
 }
 
 /** Apollo's own messages, through our logger. */

@@ -88,12 +88,50 @@ describe('the gateway under attack', () => {
     await eventually(() => Promise.resolve(result.reachedSubgraph() ? true : undefined));
   });
 
-  it('refuses oversized bodies and batches', async () => {
+  it('refuses deep operations, also when the depth hides in fragments', async () => {
+    const deep = `{ tenant(id: "${tenantId}") { members { user { memberships { tenant { members { user {
+      memberships { tenant { members { user { memberships { tenant { name } } } } } } } } } } } } } }`;
+    await refused(deep, 'DEPTH_LIMIT');
+    const viaFragments = `
+      { me { ...A } }
+      fragment A on User { memberships { tenant { members { user { ...B } } } } }
+      fragment B on User { memberships { tenant { members { user { ...C } } } } }
+      fragment C on User { memberships { tenant { members { user { id } } } } }`;
+    await refused(viaFragments, 'DEPTH_LIMIT');
+  });
+
+  it('refuses alias bombs, also when a fragment multiplies them', async () => {
+    const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: id`).join(' ');
+    await refused(`{ me { ${aliases} } }`, 'ALIAS_LIMIT');
+    const fragment = Array.from({ length: 5 }, (_, i) => `f${i}: id`).join(' ');
+    await refused(
+      `{ me { ...F ...F ...F ...F ...F ...F } } fragment F on User { ${fragment} }`,
+      'ALIAS_LIMIT',
+    );
+  });
+
+  it('refuses too many root fields and too many directives', async () => {
+    const roots = Array.from({ length: 12 }, (_, i) => `r${i}: me { id }`).join(' ');
+    await refused(`{ ${roots} }`, 'ROOT_FIELD_LIMIT');
+    const directives = Array.from({ length: 30 }, () => 'id @include(if: true)').join(' ');
+    await refused(`{ me { ${directives} } }`, 'DIRECTIVE_LIMIT');
+  });
+
+  it('refuses operations that would cost too much, counting list sizes from arguments and defaults', async () => {
+    await refused(
+      `{ tenants { members { user { memberships { tenant { members { user { memberships { roles } } } } } } } } }`,
+      'COST_LIMIT',
+    );
+  });
+
+  it('refuses oversized bodies, batches and documents with too many tokens', async () => {
     const huge = await probe({ query: `{ me { id } } # ${'x'.repeat(2_000_000)}` }, bearer(token));
     expect(huge.status).toBe(413);
     const batch = await probe([{ query: '{ me { id } }' }, { query: '{ me { id } }' }], bearer(token));
     expect(batch.status).toBe(400);
     expect(batch.reachedSubgraph()).toBe(false);
+    const tokens = Array.from({ length: 6_000 }, () => 'id').join(' ');
+    await refused(`{ me { ${tokens} } }`, 'TOKEN_LIMIT');
   });
 
   it('keeps introspection off and does not suggest field names in production', async () => {

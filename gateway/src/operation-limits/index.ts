@@ -1,0 +1,8 @@
+export {
+  checkCost,
+  operationLimitConfigSpec,
+  operationLimitsRule,
+  type OperationLimitConfig,
+} from './operation-limits.js';
+export { operationCostPlugin } from './operation-limits-plugin.js';
+export { operationShape, type OperationShape } from './operation-shape.js';

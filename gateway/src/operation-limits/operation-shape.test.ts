@@ -1,0 +1,56 @@
+import { buildSchema, Kind, parse, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { operationShape } from './operation-shape.js';
+
+const schema = buildSchema(`
+  type Query { me: User, users(first: Int): [User!]! }
+  type Mutation { rename(name: String!): User }
+  type User { id: ID!, name: String, friends(limit: Int): [User!]! }
+`);
+
+function shape(source: string, variables?: Record<string, unknown>, maxFields = 10_000) {
+  const document = parse(source);
+  const operation = document.definitions.find(
+    (d) => d.kind === Kind.OPERATION_DEFINITION,
+  ) as OperationDefinitionNode;
+  const fragments = new Map(
+    document.definitions
+      .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+      .map((d) => [d.name.value, d]),
+  );
+  return operationShape(schema, operation, fragments, {
+    defaultListSize: 50,
+    variables,
+    ceiling: 1_000,
+    maxFields,
+  });
+}
+
+describe('the shape of an operation', () => {
+  it('counts depth, aliases, root fields and directives with fragments expanded', () => {
+    const result = shape(`
+      query { a: me { ...F ...F } b: me { id @include(if: true) } }
+      fragment F on User { x: id friends(limit: 2) { y: id } }`);
+    expect(result).toMatchObject({ depth: 3, aliases: 6, rootFields: 2, directives: 1 });
+  });
+
+  it('multiplies cost by list sizes from literals, variables and the default', () => {
+    expect(shape('{ users(first: 10) { friends(limit: 3) { id } } }').cost).toBe(1 + 10 + 30);
+    expect(shape('query($n: Int) { users(first: $n) { id } }', { n: 4 }).cost).toBe(1 + 4);
+    expect(shape('{ users { id } }').cost).toBe(1 + 50);
+    expect(shape('mutation { rename(name: "x") { id } }').cost).toBe(11 + 1);
+  });
+
+  it('ends on a fragment cycle, and stops an expansion bomb at the field ceiling', () => {
+    expect(shape('{ me { ...A } } fragment A on User { friends { ...A } }').depth).toBeGreaterThan(1);
+    const levels = Array.from(
+      { length: 30 },
+      (_, i) => `fragment F${i} on User { friends { ...F${i + 1} ...F${i + 1} } }`,
+    );
+    const bomb = `{ me { ...F0 } } ${levels.join(' ')} fragment F30 on User { id }`;
+    // 2^30 fields as written: the walk stops just past the ceiling, where the cost limit refuses it.
+    const result = shape(bomb, undefined, 5_000);
+    expect(result.fields).toBe(5_001);
+    expect(result.cost).toBeGreaterThan(5_000);
+  });
+});

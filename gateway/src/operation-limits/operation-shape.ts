@@ -1,0 +1,157 @@
+import {
+  getNamedType,
+  getNullableType,
+  isListType,
+  isObjectType,
+  isInterfaceType,
+  Kind,
+  OperationTypeNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+
+/** What an operation amounts to once every fragment is expanded where it is spread. */
+export interface OperationShape {
+  /** Deepest field nesting, root fields at depth 1 (`__typename` not counted). */
+  depth: number;
+  /** Aliased fields, counted each time they would execute. */
+  aliases: number;
+  /** Fields selected at the root. */
+  rootFields: number;
+  /** Directives used in the operation, counted each time they would apply. */
+  directives: number;
+  /** Fields walked (each spread of a fragment walks it again), up to just past the ceiling. */
+  fields: number;
+  /** Estimated cost: every field 1, times the sizes of the lists around it; mutations 10 more per root field. */
+  cost: number;
+}
+
+export interface ShapeOptions {
+  /** Size assumed for a list field without a size argument. */
+  defaultListSize: number;
+  /** The request's variables, for size arguments given as variables. */
+  variables?: Record<string, unknown> | undefined;
+  /** Stop walking once depth, aliases or directives pass this: the operation is refused anyway. */
+  ceiling: number;
+  /** Stop walking after this many fields: each costs at least 1, so the cost limit is passed. */
+  maxFields: number;
+}
+
+const SIZE_ARGUMENTS = new Set(['first', 'last', 'limit', 'pageSize']);
+const MUTATION_COST = 10;
+
+/**
+ * Walks an operation as it would execute: a fragment spread is followed every time it appears,
+ * so neither depth nor aliases nor cost can hide in fragments. A fragment spread inside itself
+ * (a cycle, which validation refuses anyway) is not followed twice on one path, and the walk
+ * stops once a count passes its ceiling or too many fields were seen, so no document (however
+ * its fragments multiply) makes it run long.
+ */
+export function operationShape(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  options: ShapeOptions,
+): OperationShape {
+  const shape: OperationShape = { depth: 0, aliases: 0, rootFields: 0, directives: 0, fields: 0, cost: 0 };
+  const rootType =
+    operation.operation === OperationTypeNode.QUERY
+      ? schema.getQueryType()
+      : operation.operation === OperationTypeNode.MUTATION
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
+  shape.directives += operation.directives?.length ?? 0;
+  const over = () =>
+    shape.depth > options.ceiling ||
+    shape.aliases > options.ceiling ||
+    shape.directives > options.ceiling ||
+    shape.fields > options.maxFields;
+
+  const walk = (
+    selectionSet: SelectionSetNode,
+    parent: GraphQLNamedType | undefined | null,
+    depth: number,
+    multiplier: number,
+    path: ReadonlySet<string>,
+  ): void => {
+    for (const selection of selectionSet.selections) {
+      if (over()) return;
+      shape.directives += selection.directives?.length ?? 0;
+      switch (selection.kind) {
+        case Kind.FIELD: {
+          const name = selection.name.value;
+          if (name === '__typename') break;
+          shape.fields++;
+          if (depth === 1) shape.rootFields++;
+          if (selection.alias) shape.aliases++;
+          shape.depth = Math.max(shape.depth, depth);
+          const field = fieldOf(parent, name);
+          const cost =
+            multiplier *
+            (depth === 1 && operation.operation === OperationTypeNode.MUTATION ? 1 + MUTATION_COST : 1);
+          shape.cost += cost;
+          if (selection.selectionSet) {
+            const size =
+              field && isListType(getNullableType(field.type))
+                ? listSize(selection.arguments ?? [], options)
+                : 1;
+            walk(
+              selection.selectionSet,
+              field ? getNamedType(field.type) : undefined,
+              depth + 1,
+              multiplier * size,
+              path,
+            );
+          }
+          break;
+        }
+        case Kind.INLINE_FRAGMENT: {
+          const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+          walk(selection.selectionSet, type, depth, multiplier, path);
+          break;
+        }
+        case Kind.FRAGMENT_SPREAD: {
+          const name = selection.name.value;
+          const fragment = fragments.get(name);
+          if (!fragment || path.has(name)) break;
+          const type = schema.getType(fragment.typeCondition.name.value);
+          walk(fragment.selectionSet, type, depth, multiplier, new Set([...path, name]));
+          break;
+        }
+      }
+    }
+  };
+  walk(operation.selectionSet, rootType, 1, 1, new Set());
+  return shape;
+}
+
+function fieldOf(
+  parent: GraphQLNamedType | undefined | null,
+  name: string,
+): GraphQLField<unknown, unknown> | undefined {
+  if (!parent || !(isObjectType(parent) || isInterfaceType(parent))) return undefined;
+  return parent.getFields()[name];
+}
+
+/** The size a list field asks for: a size argument (literal or variable), else the default. */
+function listSize(
+  args: readonly { name: { value: string }; value: ValueNode }[],
+  options: ShapeOptions,
+): number {
+  for (const argument of args) {
+    if (!SIZE_ARGUMENTS.has(argument.name.value)) continue;
+    const value =
+      argument.value.kind === Kind.INT
+        ? Number(argument.value.value)
+        : argument.value.kind === Kind.VARIABLE
+          ? options.variables?.[argument.value.name.value]
+          : undefined;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  }
+  return options.defaultListSize;
+}
