@@ -37,6 +37,7 @@ export {
 } from './errors/errors.js';
 export { openDatabase, type Database, type DatabaseOptions, type Engine } from './database/open-database.js';
 export { ANONYMOUS, encodePrincipal, type Principal } from './identity/principal.js';
+export { hasScopeIn, isPlatformAdmin, isPlatformReader, isSelf } from './identity/access-policy.js';
 export {
   closeGracefully,
   createHttpServer,

@@ -1,6 +1,6 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { ForbiddenError, NotFoundError, type Principal, type SignedRequest } from '@fleet/service-kit';
-import { hasScopeIn, isPlatformAdmin, isSelf } from './access/policy.js';
+import { hasScopeIn, isPlatformAdmin, isSelf } from '@fleet/service-kit';
 import type { ApiKeyRow, ApiKeyStore } from './api-keys/api-key-store.js';
 import type { MemberDirectory, MembershipRow, UserRow } from './members/member-directory.js';
 import type { MfaEnrollment } from './mfa/mfa-enrollment.js';

@@ -1,6 +1,7 @@
 import { allow, and, deny, rule, shield } from 'graphql-shield';
 import { ForbiddenError, type Principal } from '@fleet/service-kit';
-import { canSeePersonalData, hasScopeIn, isPlatformAdmin, isPlatformReader, isSelf } from './policy.js';
+import { hasScopeIn, isPlatformAdmin, isPlatformReader, isSelf } from '@fleet/service-kit';
+import { canSeePersonalData } from './policy.js';
 import { MFA_ENROLL_SCOPE } from './roles.js';
 
 /** What the rules read from the context: the principal the gateway signed. */

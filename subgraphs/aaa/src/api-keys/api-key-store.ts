@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { actorOf, outboxTablesOf, recordEvent } from '@fleet/outbox';
 import { BadUserInputError, NotFoundError, type Principal } from '@fleet/service-kit';
 import { TENANT_SCOPES } from '../access/roles.js';
-import { isPlatformAdmin } from '../access/policy.js';
+import { isPlatformAdmin } from '@fleet/service-kit';
 import { newSecret, type SecretDigests } from '../credentials/secret-digests.js';
 import type { AaaDatabase } from '../database/schema.js';
 import { CONTROL, type TenantDirectory } from '../tenants/tenant-directory.js';

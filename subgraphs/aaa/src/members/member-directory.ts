@@ -8,7 +8,7 @@ import {
   UnauthenticatedError,
   type Principal,
 } from '@fleet/service-kit';
-import { isPlatformAdmin } from '../access/policy.js';
+import { isPlatformAdmin } from '@fleet/service-kit';
 import { isPlatformRole, isTenantRole, scopesOf } from '../access/roles.js';
 import { newSecret, sameDigest, type SecretDigests } from '../credentials/secret-digests.js';
 import type { AaaDatabase } from '../database/schema.js';
