@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { operationLimitConfigSpec } from './operation-limits/index.js';
+import { rateLimitConfigSpec } from './rate-limits/index.js';
 import { tokenKeyRing } from '@fleet/access-tokens';
 import { integer, logLevel, oneOf, port, signingKey, string, url, type ConfigOf } from '@fleet/service-kit';
 import { MAX_TRUSTED_PROXY_HOPS } from './authentication/client-address.js';
@@ -94,6 +95,7 @@ export const gatewayConfigSpec = {
     max: 268_435_456,
   }),
   ...operationLimitConfigSpec,
+  ...rateLimitConfigSpec,
   LOG_LEVEL: logLevel('gateway'),
 };
 

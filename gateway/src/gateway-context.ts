@@ -1,4 +1,5 @@
 import type { Logger, Principal } from '@fleet/service-kit';
+import type { Quota } from './rate-limits/index.js';
 
 /** What every operation through the gateway knows about its caller. */
 export interface GatewayContext {
@@ -14,4 +15,6 @@ export interface GatewayContext {
   trustedDocuments: ReadonlySet<string> | null;
   /** When the request must be done (milliseconds since the epoch): later subgraph calls fail. */
   deadline: number;
+  /** The rate-limit budgets the request has spent from so far, for the RateLimit headers. */
+  quotas: Quota[];
 }

@@ -31,7 +31,8 @@ import { Authenticator } from './authentication/authenticator.js';
 import { clientAddressOf } from './authentication/client-address.js';
 import { RevocationFeed } from './authentication/revocation-feed.js';
 import { subgraphEndpoints, type GatewayConfig, type SubgraphName } from './config.js';
-import { operationCostPlugin, operationLimitsRule } from './operation-limits/index.js';
+import { operationLimitsRule } from './operation-limits/index.js';
+import { RateLimiter, rateLimitPlugin, refusalHeaders, type Admission } from './rate-limits/index.js';
 import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
 import type { GatewayContext } from './gateway-context.js';
 import { checkSubgraphs } from './health/readiness.js';
@@ -64,6 +65,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     isRevoked: (keyId) => revocations.apiKeyRevoked(keyId),
   });
   const authenticator = new Authenticator({ tokenKeys: config.TOKEN_KEYS, revocations, apiKeys });
+  const rateLimiter = new RateLimiter(config, logger.child({ component: 'rate-limits' }));
   const dataSources: SignedDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(config.SUPERGRAPH_PATH, logger),
@@ -110,7 +112,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     plugins: [
       anonymousAccessPlugin({ introspection: development }),
       trustedDocumentsPlugin(),
-      operationCostPlugin(config),
+      rateLimitPlugin(rateLimiter, config),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
@@ -119,8 +121,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = pathnameOf(req);
+    // Liveness answers before anything else: it must not depend on Redis or the subgraphs.
     if (path === '/healthz') {
       sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    const clientAddress = clientAddressOf(
+      { remoteAddress: req.socket.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] },
+      config.TRUSTED_PROXY_HOPS,
+    );
+    // Before anything is read or checked: a flood costs one counter per request.
+    const admission = await rateLimiter.admitRequest(clientAddress);
+    if (!admission.ok) {
+      sendRateLimitRefusal(res, admission, config.RATE_LIMIT_WINDOW_S);
       return;
     }
     if (path === '/readyz') {
@@ -163,10 +176,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       deadline: Date.now() + config.REQUEST_DEADLINE_MS,
       requestId,
       logger: requestLogger.child(callerOf(principal)),
-      clientAddress: clientAddressOf(
-        { remoteAddress: req.socket.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] },
-        config.TRUSTED_PROXY_HOPS,
-      ),
+      clientAddress,
+      quotas: admission.quotas,
     };
     await executeGraphQL(apollo, req, res, body, () => Promise.resolve(context));
   };
@@ -175,6 +186,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const stopAuthentication = async () => {
     await revocations.stop();
     apiKeys.close();
+    await rateLimiter.close();
   };
   await revocations.start();
   try {
@@ -201,6 +213,31 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await Promise.all(dataSources.map((source) => source.close()));
     },
   };
+}
+
+/** A request refused before it was read: over its address's budget, or limits unknowable. */
+function sendRateLimitRefusal(
+  res: ServerResponse,
+  admission: Exclude<Admission, { ok: true }>,
+  windowS: number,
+): void {
+  const headers = refusalHeaders(admission, windowS);
+  const error =
+    admission.status === 429
+      ? {
+          message: `Too many requests from this address; retry in ${admission.retryAfterS} s`,
+          code: 'RATE_LIMITED',
+        }
+      : {
+          message: 'Rate limits cannot be checked right now; try again shortly',
+          code: 'SERVICE_UNAVAILABLE',
+        };
+  sendJson(
+    res,
+    admission.status,
+    { errors: [{ message: error.message, extensions: { code: error.code } }] },
+    headers,
+  );
 }
 
 /** Who the request's log lines are about: ids only. */

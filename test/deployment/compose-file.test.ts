@@ -260,7 +260,7 @@ describe('docker-compose.yml', () => {
       expect(dependencies(subgraph)).toMatchObject({ postgres: 'service_healthy' });
     }
     expect(dependencies('gateway')).toEqual(
-      Object.fromEntries(SUBGRAPHS.map((subgraph) => [subgraph, 'service_healthy'])),
+      Object.fromEntries(['redis', ...SUBGRAPHS].map((dependency) => [dependency, 'service_healthy'])),
     );
     expect(service('postgres').healthcheck?.test?.toString()).toContain('pg_isready');
     expect(service('redis').healthcheck?.test?.toString()).toContain('redis-cli');

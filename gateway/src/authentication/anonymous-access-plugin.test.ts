@@ -29,6 +29,7 @@ async function server() {
         contextValue: {
           principal,
           requestId: 'r',
+          quotas: [],
           logger: createLogger({ service: 'test', level: 'silent' }),
           trustedDocuments: null,
           deadline: Date.now() + 60_000,

@@ -4,5 +4,4 @@ export {
   operationLimitsRule,
   type OperationLimitConfig,
 } from './operation-limits.js';
-export { operationCostPlugin } from './operation-limits-plugin.js';
 export { operationShape, type OperationShape } from './operation-shape.js';

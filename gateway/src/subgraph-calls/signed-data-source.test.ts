@@ -34,6 +34,7 @@ describe('calls to a subgraph', () => {
   const context = (deadline: number): GatewayContext => ({
     principal: ANONYMOUS,
     requestId: 'request-1',
+    quotas: [],
     logger: createLogger({ service: 'test', level: 'silent' }),
     clientAddress: '',
     trustedDocuments: null,

@@ -6,6 +6,7 @@ export {
   loadConfig,
   oneOf,
   port,
+  redisUrl,
   secretKey,
   secretText,
   string,

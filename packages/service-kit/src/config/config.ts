@@ -149,6 +149,22 @@ export function databaseUrl(options: { doc: string }): Variable<string | undefin
   });
 }
 
+/** A Redis connection URL (redis:// or rediss:// for TLS). Optional: unset means in process. */
+export function redisUrl(options: { doc: string }): Variable<string | undefined> {
+  return variable<string | undefined>({ ...options, optional: true, secret: true }, String, (raw) => {
+    try {
+      const parsed = new URL(raw);
+      if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+        return { error: 'must be a redis:// or rediss:// URL' };
+      }
+    } catch {
+      // The value may hold a password: never echo it.
+      return { error: 'must be a redis:// or rediss:// URL' };
+    }
+    return { value: raw };
+  });
+}
+
 /** A secret that must decode to at least `minBytes` bytes; errors never echo the value. */
 export function secretKey(options: {
   doc: string;
