@@ -25,6 +25,7 @@ import {
 } from '@fleet/service-kit';
 import { aaaEndpoint } from './authentication/aaa-internal-calls.js';
 import { anonymousAccessPlugin } from './authentication/anonymous-access-plugin.js';
+import { authorizationPlugin } from './authorization/index.js';
 import { ApiKeyVerifier } from './authentication/api-key-verifier.js';
 import { sendAuthenticationRefusal } from './authentication/authentication-refusal.js';
 import { Authenticator } from './authentication/authenticator.js';
@@ -111,6 +112,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     },
     plugins: [
       anonymousAccessPlugin({ introspection: development }),
+      authorizationPlugin(),
       trustedDocumentsPlugin(),
       rateLimitPlugin(rateLimiter, config),
       ApolloServerPluginLandingPageDisabled(),

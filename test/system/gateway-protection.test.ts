@@ -117,9 +117,9 @@ describe('the gateway under attack', () => {
     await refused(`{ me { ${directives} } }`, 'DIRECTIVE_LIMIT');
   });
 
-  it('refuses operations that would cost too much, counting list sizes from arguments and defaults', async () => {
+  it('refuses operations that would cost too much, counting lists at their default size', async () => {
     await refused(
-      `{ tenants { members { user { memberships { tenant { members { user { memberships { roles } } } } } } } } }`,
+      `{ me { memberships { tenant { members { user { memberships { roles } } } } } } }`,
       'COST_LIMIT',
     );
   });
@@ -139,6 +139,64 @@ describe('the gateway under attack', () => {
     expect(introspection.json.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     const typo = await probe({ query: '{ mee { id } }' }, bearer(token));
     expect(typo.json.errors?.[0]?.message).not.toMatch(/Did you mean/);
+  });
+
+  it('enforces @authenticated and @requiresScopes before planning: FORBIDDEN, and no subgraph called', async () => {
+    const viewer = await addMember(
+      fleet,
+      { id: tenantId, slug: 'target' },
+      { email: 'viewer@target.example', fullName: 'Viewer', roles: ['viewer'] },
+    );
+    const viewerToken = bearer((await signIn(fleet, viewer)).accessToken);
+    // A viewer reads devices but may not create one.
+    const allowed = await probe({ query: `{ devices(tenantId: "${tenantId}") { id } }` }, viewerToken);
+    expect(allowed.json).toEqual({ data: { devices: [] } });
+    const create = await refused(
+      `mutation { createDevice(input: { tenantId: "${tenantId}", name: "r1", host: "192.0.2.1" }) { id } }`,
+      'FORBIDDEN',
+      viewerToken,
+    );
+    expect(create.status).toBe(403);
+    expect(create.json.errors?.[0]?.extensions?.field).toBe('Mutation.createDevice');
+    // Platform fields, even to a tenant's owner; one denied field refuses the whole operation,
+    // wherever it hides: beside allowed fields, behind an alias, in a fragment.
+    await refused('{ tenants { id } }', 'FORBIDDEN');
+    await refused('{ me { id } all: tenants { id } }', 'FORBIDDEN');
+    await refused('{ ...Everything } fragment Everything on Query { tenants { id } }', 'FORBIDDEN');
+    await refused(
+      `{ me { memberships { tenant { ... on Tenant { members { roles } } } } } }`,
+      'FORBIDDEN',
+      viewerToken,
+    );
+    await refused('{ verifyAuditChain { ok } }', 'FORBIDDEN');
+    // An API key reaches no further than its scopes.
+    const created = await fleet.graphql<{ createApiKey: { key: string } }>(
+      'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }',
+      {
+        input: {
+          tenantId,
+          name: 'Reader',
+          scopes: ['tenant:read'],
+          expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        },
+      },
+      bearer(token),
+    );
+    const key = { 'x-api-key': created.data!.createApiKey.key };
+    await refused(`{ devices(tenantId: "${tenantId}") { id } }`, 'FORBIDDEN', key);
+    await refused(`{ tenant(id: "${tenantId}") { name members { roles } } }`, 'FORBIDDEN', key);
+    const ok = await probe({ query: `{ tenant(id: "${tenantId}") { name } }` }, key);
+    expect(ok.json).toEqual({ data: { tenant: { name: 'Target Corp' } } });
+  });
+
+  it('answers a tampered token with 401 before any subgraph is called', async () => {
+    const parts = token.split('.');
+    const last = parts[4]!;
+    const tampered = [...parts.slice(0, 4), `${last.slice(0, -2)}${last.endsWith('AA') ? 'BB' : 'AA'}`].join(
+      '.',
+    );
+    const result = await refused('{ me { id } }', 'UNAUTHENTICATED', bearer(tampered));
+    expect(result.status).toBe(401);
   });
 
   it('restricts an API key to its trusted documents, and serves them as persisted queries too', async () => {

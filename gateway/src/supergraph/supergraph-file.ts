@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { SupergraphSdlHook } from '@apollo/gateway';
 import type { Logger } from '@fleet/service-kit';
+import { enforceableSupergraph } from '../authorization/index.js';
 
 const SETTLE_MS = 150;
 
@@ -10,10 +11,12 @@ const SETTLE_MS = 150;
  * Serves the supergraph from a file, and hands the gateway every new version of it. The folder
  * is watched rather than the file, since editors and deploy tools replace files instead of
  * writing into them. A version that fails to load is logged and the running one is kept.
+ * Each version passes through `enforceableSupergraph`: the gateway enforces its access rules.
  */
 export function supergraphFromFile(path: string, logger: Logger): SupergraphSdlHook {
   return async ({ update }) => {
     let current = await readFile(path, 'utf8');
+    const initial = enforceableSupergraph(current);
     let timer: NodeJS.Timeout | undefined;
     const reload = async (): Promise<void> => {
       let next: string;
@@ -25,7 +28,7 @@ export function supergraphFromFile(path: string, logger: Logger): SupergraphSdlH
       }
       if (next === current) return;
       try {
-        update(next);
+        update(enforceableSupergraph(next));
         current = next;
         logger.info({ path }, 'supergraph reloaded');
       } catch (error) {
@@ -39,7 +42,7 @@ export function supergraphFromFile(path: string, logger: Logger): SupergraphSdlH
     });
     watcher.on('error', (error) => logger.error({ err: error }, 'cannot watch the supergraph file'));
     return {
-      supergraphSdl: current,
+      supergraphSdl: initial,
       cleanup: () => {
         clearTimeout(timer);
         watcher.close();

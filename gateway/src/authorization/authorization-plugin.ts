@@ -1,0 +1,59 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { GatewayContext } from '../gateway-context.js';
+import { deniedFields } from './access-check.js';
+import { accessRequirementsOf, type AccessRequirements } from './supergraph-access.js';
+
+/** Most denied fields named in one answer. */
+const MAX_REPORTED = 10;
+
+/**
+ * Enforces `@authenticated` and `@requiresScopes` at the gateway: after validation, before the
+ * operation is planned, so that no subgraph is called for an operation that selects a field its
+ * caller may not see. The requirements are read from each supergraph as it loads and kept with
+ * the schema built from it, so a request is always checked against its own schema's rules; a
+ * schema whose rules are unknown refuses everything.
+ */
+export function authorizationPlugin(): ApolloServerPlugin<GatewayContext> {
+  const requirementsBySchema = new WeakMap<GraphQLSchema, AccessRequirements>();
+  return {
+    serverWillStart: () =>
+      Promise.resolve({
+        schemaDidLoadOrUpdate: ({ apiSchema, coreSupergraphSdl }) => {
+          if (coreSupergraphSdl) requirementsBySchema.set(apiSchema, accessRequirementsOf(coreSupergraphSdl));
+        },
+      }),
+    requestDidStart: () =>
+      Promise.resolve({
+        didResolveOperation: ({ schema, document, request, contextValue }) => {
+          const requirements = requirementsBySchema.get(schema);
+          const denied = requirements
+            ? deniedFields(schema, document, request.operationName, requirements, contextValue.principal)
+            : ['(authorization rules not loaded)'];
+          if (denied.length === 0) return Promise.resolve();
+          contextValue.logger.info(
+            { fields: denied.slice(0, MAX_REPORTED) },
+            'refused fields the caller may not see',
+          );
+          return Promise.reject(
+            refusal(denied.slice(0, MAX_REPORTED), contextValue.principal.kind === 'anonymous'),
+          );
+        },
+      }),
+  };
+}
+
+function refusal(fields: string[], anonymous: boolean): GraphQLError {
+  if (anonymous) {
+    return new GraphQLError('Authentication required', {
+      extensions: {
+        code: 'UNAUTHENTICATED',
+        http: { status: 401, headers: new HeaderMap([['www-authenticate', 'Bearer']]) },
+      },
+    });
+  }
+  return new GraphQLError(`Not allowed to see ${fields.join(', ')}`, {
+    extensions: { code: 'FORBIDDEN', field: fields[0], http: { status: 403 } },
+  });
+}
