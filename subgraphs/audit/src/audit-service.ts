@@ -1,3 +1,4 @@
+import { applyMiddleware } from 'graphql-middleware';
 import type { Kysely } from 'kysely';
 import {
   HttpError,
@@ -7,6 +8,7 @@ import {
   type SignedRoute,
   type StartedService,
 } from '@fleet/service-kit';
+import { permissions } from './access/permissions.js';
 import type { AuditConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { AuditDatabase } from './database/schema.js';
@@ -27,6 +29,7 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
     migrations,
     schema: new URL('../schema.graphql', import.meta.url),
     resolvers,
+    wrapSchema: (schema) => applyMiddleware(schema, permissions),
     setup: (db) => ({
       context: (request) => ({ db, request }),
       routes: { '/ingest': ingestRoute(db, producerKeys) },

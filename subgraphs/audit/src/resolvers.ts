@@ -2,6 +2,7 @@ import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import type { Kysely } from 'kysely';
 import { BadUserInputError, type SignedRequest } from '@fleet/service-kit';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { canSeeEvent } from './access/policy.js';
 import type { AuditDatabase } from './database/schema.js';
 import { entityHistory, listEvents, toOutboxEvent, verifyChain, type EventRow } from './history/event-log.js';
 
@@ -76,7 +77,10 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
   },
   Device: {
     __resolveReference: (reference: { id: string }) => ({ id: reference.id }),
-    history: async (device: { id: string }, _: unknown, { db }: AuditContext) =>
-      (await entityHistory(db, 'device', device.id)).map(toGraphQL),
+    // Any signed-in caller may ask for any device's history: it gets only the events it may read.
+    history: async (device: { id: string }, _: unknown, { db, request }: AuditContext) =>
+      (await entityHistory(db, 'device', device.id))
+        .filter((row) => canSeeEvent(request.principal, row.tenant_id))
+        .map(toGraphQL),
   },
 };

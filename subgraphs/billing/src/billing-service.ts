@@ -1,5 +1,7 @@
+import { applyMiddleware } from 'graphql-middleware';
 import { createOutboxRelay } from '@fleet/outbox';
 import { startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
+import { permissions } from './access/permissions.js';
 import type { BillingConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { BillingDatabase } from './database/schema.js';
@@ -14,6 +16,7 @@ export function startBilling(config: BillingConfig, logger: Logger): Promise<Sta
     migrations,
     schema: new URL('../schema.graphql', import.meta.url),
     resolvers,
+    wrapSchema: (schema) => applyMiddleware(schema, permissions),
     setup: (db) => {
       const relay = createOutboxRelay(db, 'billing', config, logger);
       const plans = new PlanCatalog(db, () => relay.notify());

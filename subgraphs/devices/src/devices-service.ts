@@ -1,5 +1,7 @@
+import { applyMiddleware } from 'graphql-middleware';
 import { createOutboxRelay } from '@fleet/outbox';
 import { startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
+import { permissions } from './access/permissions.js';
 import type { DevicesConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { DevicesDatabase } from './database/schema.js';
@@ -14,6 +16,7 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
     migrations,
     schema: new URL('../schema.graphql', import.meta.url),
     resolvers,
+    wrapSchema: (schema) => applyMiddleware(schema, permissions),
     setup: (db) => {
       const relay = createOutboxRelay(db, 'devices', config, logger);
       const devices = new DeviceRegistry(db, () => relay.notify());

@@ -1,5 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import type { SignedRequest } from '@fleet/service-kit';
+import { hasScopeIn, type SignedRequest } from '@fleet/service-kit';
 import type { CreateDeviceInput } from './registry/device-input.js';
 import type { DeviceRegistry, DeviceRow } from './registry/device-registry.js';
 
@@ -21,9 +21,11 @@ function toGraphQL(device: DeviceRow) {
 
 export const resolvers: GraphQLResolverMap<DevicesContext> = {
   Query: {
-    device: async (_: unknown, args: { id: string }, { devices }: DevicesContext) => {
+    // Another tenant's device answers as an unknown one does: its existence is not told.
+    device: async (_: unknown, args: { id: string }, { devices, request }: DevicesContext) => {
       const device = await devices.get(args.id);
-      return device ? toGraphQL(device) : null;
+      if (!device || !hasScopeIn(request.principal, 'devices:read', device.tenant_id)) return null;
+      return toGraphQL(device);
     },
     devices: async (_: unknown, args: { tenantId: string }, { devices }: DevicesContext) =>
       (await devices.listByTenant(args.tenantId)).map(toGraphQL),

@@ -1,0 +1,63 @@
+import { allow, deny, rule, shield, type IRules } from 'graphql-shield';
+import { ForbiddenError, isPlatformReader, type SignedRequest } from '@fleet/service-kit';
+import { canSeeEvent } from './policy.js';
+
+/** What the rules read from the context: the request the gateway signed, with its principal. */
+interface RuleContext {
+  request: SignedRequest;
+}
+
+/** An event as the resolvers shape it; only its tenant matters here. */
+interface EventParent {
+  tenantId?: string | null;
+}
+
+const isSignedIn = rule({ cache: 'contextual' })(
+  (_parent, _args, ctx: RuleContext) => ctx.request.principal.kind !== 'anonymous',
+);
+
+/** The whole log and its chain span every tenant: for platform operators only. */
+const platformReader = rule({ cache: 'contextual' })((_parent, _args, ctx: RuleContext) =>
+  isPlatformReader(ctx.request.principal),
+);
+
+/** Every event is checked against its own tenant, whichever path reached it. */
+const eventVisible = rule({ cache: 'no_cache' })((parent: EventParent, _args, ctx: RuleContext) =>
+  canSeeEvent(ctx.request.principal, parent.tenantId),
+);
+
+/**
+ * The rule of every type and root field of the audit schema. Exported apart from the shield so
+ * that a test can check that nothing in the schema is left to the fallback by accident.
+ */
+export const rules: IRules = {
+  Query: {
+    _service: allow,
+    _entities: allow,
+    auditEvents: platformReader,
+    verifyAuditChain: platformReader,
+  },
+  _Service: allow,
+  AuditEvent: { '*': eventVisible },
+  // An actor is reached only through its event, which was checked already.
+  AuditActor: isSignedIn,
+  ChainVerification: platformReader,
+  Device: {
+    // Only the entity's key: it tells nothing the caller did not send.
+    id: isSignedIn,
+    // The resolver keeps only the events the caller may see (see canSeeEvent).
+    history: isSignedIn,
+  },
+};
+
+/**
+ * The audit subgraph's authorization, as graphql-shield rules over its schema: everything not
+ * listed here is denied. The gateway decides first; this is the subgraph's own decision, never
+ * skipped.
+ */
+export const permissions = shield(rules, {
+  fallbackRule: deny,
+  fallbackError: () => new ForbiddenError(),
+  allowExternalErrors: true,
+  debug: false,
+});

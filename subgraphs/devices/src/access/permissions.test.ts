@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import {
+  graphql,
+  isIntrospectionType,
+  isObjectType,
+  parse,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import { applyMiddleware } from 'graphql-middleware';
+import type { IRules } from 'graphql-shield';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ANONYMOUS,
+  createLogger,
+  openDatabase,
+  type Database,
+  type Principal,
+  type SignedRequest,
+} from '@fleet/service-kit';
+import { migrations } from '../database/migrations.js';
+import type { DevicesDatabase } from '../database/schema.js';
+import { DeviceRegistry } from '../registry/device-registry.js';
+import { resolvers, type DevicesContext } from '../resolvers.js';
+import { permissions, rules } from './permissions.js';
+
+/**
+ * The devices subgraph's own authorization, on its real schema and resolvers over a real (PGlite)
+ * database: each principal reaches exactly what its scopes in its tenant allow, and nothing the
+ * rules do not name.
+ */
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const typeDefs = parse(readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8'));
+
+const tenantA = randomUUID();
+const tenantB = randomUUID();
+
+function user(tenantId: string | null, scopes: string[]): Principal {
+  return { kind: 'user', userId: randomUUID(), tenantId, roles: [], scopes, sessionId: randomUUID() };
+}
+
+function apiKey(tenantId: string, scopes: string[]): Principal {
+  return { kind: 'apiKey', keyId: randomUUID(), tenantId, scopes };
+}
+
+const viewerA = user(tenantA, ['tenant:read', 'devices:read']);
+const operatorA = user(tenantA, ['tenant:read', 'devices:read', 'devices:write']);
+const platformReader = user(randomUUID(), ['platform:read', 'tenant:read', 'members:read', 'devices:read']);
+const platformAdmin = user(randomUUID(), ['platform:admin']);
+const readerKeyB = apiKey(tenantB, ['devices:read']);
+const writerKeyB = apiKey(tenantB, ['devices:read', 'devices:write']);
+
+const DEVICE = 'query($id: ID!) { device(id: $id) { id name tenant { id } } }';
+const DEVICES = 'query($t: ID!) { devices(tenantId: $t) { id tenant { id } } }';
+const CREATE =
+  'mutation($t: ID!, $n: String!) { createDevice(input: { tenantId: $t, name: $n, host: "192.0.2.1" }) { id tenant { id } } }';
+const TENANT_DEVICES =
+  'query($t: ID!) { _entities(representations: [{ __typename: "Tenant", id: $t }]) { ... on Tenant { id devices { id } } } }';
+const TENANT_KEY =
+  'query($t: ID!) { _entities(representations: [{ __typename: "Tenant", id: $t }]) { ... on Tenant { id } } }';
+const DEVICE_ENTITY =
+  'query($id: ID!) { _entities(representations: [{ __typename: "Device", id: $id }]) { ... on Device { id name } } }';
+
+/** Every error is the shield's refusal. */
+function expectForbidden(result: ExecutionResult): void {
+  expect(result.errors?.length, JSON.stringify(result)).toBeGreaterThan(0);
+  for (const error of result.errors ?? []) expect(error.extensions.code).toBe('FORBIDDEN');
+}
+
+function expectAllowed(result: ExecutionResult): void {
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+}
+
+/** The `Type.field`s of the schema that the rule map covers neither by field, nor by '*', nor by type. */
+function uncoveredFields(schema: GraphQLSchema, ruleMap: IRules): string[] {
+  const byType = ruleMap as Record<string, unknown>;
+  const missing: string[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || isIntrospectionType(type)) continue;
+    const entry = byType[type.name];
+    const fieldMap = Object.getPrototypeOf(entry) === Object.prototype ? (entry as object) : undefined;
+    for (const field of Object.keys(type.getFields())) {
+      const covered = fieldMap ? field in fieldMap || '*' in fieldMap : entry !== undefined;
+      if (!covered) missing.push(`${type.name}.${field}`);
+    }
+  }
+  return missing;
+}
+
+describe('the devices permissions', () => {
+  let dir: string;
+  let database: Database<DevicesDatabase>;
+  let registry: DeviceRegistry;
+  let schema: GraphQLSchema;
+  let deviceA: string;
+  let deviceB: string;
+
+  /** Executes an operation as the principal, with a fresh context (shield caches per context). */
+  const run = (principal: Principal, source: string, variableValues: Record<string, unknown> = {}) => {
+    const request: SignedRequest = {
+      caller: 'gateway',
+      principal,
+      requestId: randomUUID(),
+      clientAddress: '',
+      logger,
+    };
+    const contextValue: DevicesContext = { devices: registry, request };
+    return graphql({ schema, source, variableValues, contextValue });
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'devices-permissions-'));
+    database = await openDatabase<DevicesDatabase>({ url: undefined, dataDir: dir, migrations, logger });
+    registry = new DeviceRegistry(database.db, () => undefined);
+    schema = applyMiddleware(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
+    deviceA = (
+      await registry.create({ tenantId: tenantA, name: 'a-1', host: '192.0.2.10', port: 8729 }, platformAdmin)
+    ).id;
+    deviceB = (
+      await registry.create({ tenantId: tenantB, name: 'b-1', host: '192.0.2.20', port: 8729 }, platformAdmin)
+    ).id;
+  });
+
+  afterAll(async () => {
+    await database?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses anonymous callers everything but _service', async () => {
+    const service = await run(ANONYMOUS, '{ _service { sdl } }');
+    expectAllowed(service);
+    expect(service.data).toEqual({ _service: { sdl: expect.stringContaining('type Device') } });
+    expectForbidden(await run(ANONYMOUS, DEVICE, { id: deviceA }));
+    expectForbidden(await run(ANONYMOUS, DEVICES, { t: tenantA }));
+    expectForbidden(await run(ANONYMOUS, CREATE, { t: tenantA, n: 'anon' }));
+    expectForbidden(await run(ANONYMOUS, TENANT_KEY, { t: tenantA }));
+    expectForbidden(await run(ANONYMOUS, TENANT_DEVICES, { t: tenantA }));
+    expectForbidden(await run(ANONYMOUS, DEVICE_ENTITY, { id: deviceA }));
+  });
+
+  it("lets a viewer read its own tenant's devices, and nothing of another tenant", async () => {
+    const own = await run(viewerA, DEVICES, { t: tenantA });
+    expectAllowed(own);
+    expect(own.data).toEqual({ devices: [{ id: deviceA, tenant: { id: tenantA } }] });
+    const one = await run(viewerA, DEVICE, { id: deviceA });
+    expectAllowed(one);
+    expect(one.data).toEqual({ device: { id: deviceA, name: 'a-1', tenant: { id: tenantA } } });
+    expectAllowed(await run(viewerA, TENANT_DEVICES, { t: tenantA }));
+    expectAllowed(await run(viewerA, DEVICE_ENTITY, { id: deviceA }));
+
+    expectForbidden(await run(viewerA, DEVICES, { t: tenantB }));
+    // Another tenant's device is answered like an unknown one: its existence is not told.
+    const other = await run(viewerA, DEVICE, { id: deviceB });
+    expectAllowed(other);
+    expect(other.data).toEqual({ device: null });
+    expect(await run(viewerA, DEVICE, { id: '00000000-0000-4000-8000-000000000000' })).toEqual(other);
+    expectForbidden(await run(viewerA, TENANT_DEVICES, { t: tenantB }));
+    expectForbidden(await run(viewerA, DEVICE_ENTITY, { id: deviceB }));
+    // A key is only a key: the caller sent it.
+    expectAllowed(await run(viewerA, TENANT_KEY, { t: tenantB }));
+  });
+
+  it('refuses a viewer createDevice, and creates nothing', async () => {
+    expectForbidden(await run(viewerA, CREATE, { t: tenantA, n: 'by-viewer' }));
+    expect((await registry.listByTenant(tenantA)).map((d) => d.name)).toEqual(['a-1']);
+  });
+
+  it('lets an operator create devices in its tenant only', async () => {
+    const created = await run(operatorA, CREATE, { t: tenantA, n: 'by-operator' });
+    expectAllowed(created);
+    expect(created.data).toEqual({ createDevice: { id: expect.any(String), tenant: { id: tenantA } } });
+    expectForbidden(await run(operatorA, CREATE, { t: tenantB, n: 'by-operator' }));
+    expect((await registry.listByTenant(tenantB)).map((d) => d.name)).toEqual(['b-1']);
+  });
+
+  it('lets a platform reader read across tenants, but not create', async () => {
+    for (const [tenant, device] of [
+      [tenantA, deviceA],
+      [tenantB, deviceB],
+    ] as const) {
+      expectAllowed(await run(platformReader, DEVICES, { t: tenant }));
+      expectAllowed(await run(platformReader, TENANT_DEVICES, { t: tenant }));
+      const one = await run(platformReader, DEVICE, { id: device });
+      expectAllowed(one);
+      expect(one.data).toMatchObject({ device: { id: device, tenant: { id: tenant } } });
+    }
+    expectForbidden(await run(platformReader, CREATE, { t: tenantB, n: 'by-reader' }));
+  });
+
+  it('holds an API key to its scopes in its tenant', async () => {
+    const own = await run(readerKeyB, DEVICES, { t: tenantB });
+    expectAllowed(own);
+    expect(own.data).toEqual({ devices: [{ id: deviceB, tenant: { id: tenantB } }] });
+    expectForbidden(await run(readerKeyB, DEVICES, { t: tenantA }));
+    expect((await run(readerKeyB, DEVICE, { id: deviceA })).data).toEqual({ device: null });
+    expectForbidden(await run(readerKeyB, CREATE, { t: tenantB, n: 'by-reader-key' }));
+
+    expectAllowed(await run(writerKeyB, CREATE, { t: tenantB, n: 'by-writer-key' }));
+    expectForbidden(await run(writerKeyB, CREATE, { t: tenantA, n: 'by-writer-key' }));
+  });
+
+  it('names a rule for every field of every object type', () => {
+    expect(uncoveredFields(buildSubgraphSchema([{ typeDefs, resolvers }]), rules)).toEqual([]);
+  });
+
+  it('denies a field no rule names, even to a platform administrator', async () => {
+    const extended = applyMiddleware(
+      buildSubgraphSchema([
+        { typeDefs, resolvers },
+        {
+          typeDefs: parse(
+            'type Secret { value: String } extend type Query { unlisted: String secret: Secret }',
+          ),
+          resolvers: { Query: { unlisted: () => 'leaked', secret: () => ({ value: 'leaked' }) } },
+        },
+      ]),
+      permissions,
+    );
+    const result = await graphql({
+      schema: extended,
+      source: '{ unlisted secret { value } }',
+      contextValue: {
+        devices: registry,
+        request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
+      },
+    });
+    expectForbidden(result);
+    expect(result.data).toEqual({ unlisted: null, secret: null });
+    expect(JSON.stringify(result)).not.toContain('leaked');
+  });
+});
