@@ -39,6 +39,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { checkSubgraphs } from './health/readiness.js';
 import { SignedDataSource } from './subgraph-calls/signed-data-source.js';
 import { supergraphFromFile } from './supergraph/supergraph-file.js';
+import { SupergraphRuleBook } from './supergraph/supergraph-rules.js';
 
 // Since 2.14 @apollo/gateway reports usage data to an outside host unless this is set before a
 // gateway is constructed. Every gateway this project starts goes through here.
@@ -46,12 +47,26 @@ process.env.APOLLO_TELEMETRY_DISABLED = 'true';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
+export interface GatewayOptions {
+  /**
+   * For the protection-cost benchmark only, and not reachable from configuration: serves without
+   * operation limits, rate limits, field authorization and trusted documents (authentication and
+   * signing stay), to measure what they cost.
+   */
+  unprotected?: boolean;
+}
+
 /**
  * The public edge: serves the composed supergraph over HTTP, planning with Apollo's gateway and
  * signing every subgraph call with that subgraph's own key. Every request is authenticated
  * before Apollo sees it (access token, API key, or anonymous and confined to signing in).
  */
-export async function startGateway(config: GatewayConfig, logger: Logger): Promise<StartedService> {
+export async function startGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  options: GatewayOptions = {},
+): Promise<StartedService> {
+  const protect = options.unprotected !== true;
   const endpoints = subgraphEndpoints(config);
   const aaa = aaaEndpoint(config.AAA_URL, config.KEY_AAA);
   const revocations = new RevocationFeed({
@@ -67,6 +82,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   const authenticator = new Authenticator({ tokenKeys: config.TOKEN_KEYS, revocations, apiKeys });
   const rateLimiter = new RateLimiter(config, logger.child({ component: 'rate-limits' }));
+  const rules = new SupergraphRuleBook();
   const dataSources: SignedDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(config.SUPERGRAPH_PATH, logger),
@@ -94,8 +110,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !development,
-    validationRules: [operationLimitsRule(config)],
-    parseOptions: { maxTokens: config.MAX_TOKENS },
+    validationRules: protect ? [operationLimitsRule(config)] : [],
+    parseOptions: protect ? { maxTokens: config.MAX_TOKENS } : {},
     // One operation per request: batches would multiply every other limit.
     allowBatchedHttpRequests: false,
     // Automatic persisted queries for front ends, in a cache of bounded size.
@@ -112,9 +128,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     },
     plugins: [
       anonymousAccessPlugin({ introspection: development }),
-      authorizationPlugin(),
-      trustedDocumentsPlugin(),
-      rateLimitPlugin(rateLimiter, config),
+      rules.plugin<GatewayContext>(),
+      ...(protect
+        ? [authorizationPlugin(rules), trustedDocumentsPlugin(), rateLimitPlugin(rateLimiter, config, rules)]
+        : []),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
@@ -133,7 +150,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       config.TRUSTED_PROXY_HOPS,
     );
     // Before anything is read or checked: a flood costs one counter per request.
-    const admission = await rateLimiter.admitRequest(clientAddress);
+    const admission: Admission = protect
+      ? await rateLimiter.admitRequest(clientAddress)
+      : { ok: true, quotas: [] };
     if (!admission.ok) {
       sendRateLimitRefusal(res, admission, config.RATE_LIMIT_WINDOW_S);
       return;

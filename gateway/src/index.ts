@@ -5,5 +5,5 @@ export {
   type GatewayConfig,
   type SubgraphName,
 } from './config.js';
-export { startGateway } from './gateway-server.js';
+export { startGateway, type GatewayOptions } from './gateway-server.js';
 export { composeSupergraph, subgraphSchemaUrl } from './supergraph/compose.js';

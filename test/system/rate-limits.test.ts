@@ -155,9 +155,9 @@ describe('rate limits', () => {
     const smallCost = remaining(before, 'user') - remaining(small, 'user');
     const listCost = remaining(small, 'user') - remaining(list, 'user');
     expect(smallCost).toBeGreaterThan(0);
-    // Two fields, then a list of unknown length counted at the default size (50) with three
-    // fields inside: 1 + 1 + 3 × 50.
-    expect(listCost).toBe(152);
+    // Two fields, then a list the schema sizes (User.memberships is @listSize(assumedSize: 5))
+    // with three fields inside: 1 + 1 + 3 × 5.
+    expect(listCost).toBe(17);
     expect(remaining(list, 'user') - remaining(after, 'user')).toBe(smallCost);
     // Every response tells its budgets.
     expect(after.headers.get('ratelimit-policy')).toMatch(/"user";q=\d+;w=60, "tenant";q=\d+;w=60/);

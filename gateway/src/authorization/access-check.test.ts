@@ -41,8 +41,14 @@ const SDL = /* GraphQL */ `
   }
 `;
 
+/** How a supergraph links the two features (parsed only: buildSchema needs no links). */
+const LINKS = `extend schema
+  @link(url: "https://specs.apollo.dev/authenticated/v0.1")
+  @link(url: "https://specs.apollo.dev/requiresScopes/v0.1")
+`;
+
 const schema = buildSchema(SDL);
-const requirements = accessRequirementsOf(SDL);
+const requirements = accessRequirementsOf(parse(LINKS + SDL));
 
 const user = (...scopes: string[]): Principal => ({
   kind: 'user',
@@ -110,9 +116,13 @@ describe('access requirements at the gateway', () => {
     expect(denied('{ node(id: "1") { ... on Device { history } } }', user())).toEqual(['Device.history']);
   });
 
+  it('ignores directives of the same names when the supergraph does not link the features', () => {
+    expect(accessRequirementsOf(parse(SDL)).fields.size).toBe(0);
+  });
+
   it('a requirement it cannot read denies', () => {
     const broken = `type Query { odd: String @requiresScopes(scopes: "platform:admin") }`;
-    const brokenRequirements = accessRequirementsOf(broken);
+    const brokenRequirements = accessRequirementsOf(parse(LINKS + broken));
     const brokenSchema = buildSchema(
       `directive @requiresScopes(scopes: String) on FIELD_DEFINITION\n${broken}`,
     );
@@ -141,7 +151,7 @@ type Query { a: String @authenticated b: String @scopes(scopes: [["x"]]) }`;
   });
 
   it('reads requirements under the names the links give them', () => {
-    const read = accessRequirementsOf(supergraph);
+    const read = accessRequirementsOf(parse(supergraph));
     expect(read.fields.get('Query.a')).toEqual({ authenticated: true, scopes: [] });
     expect(read.fields.get('Query.b')).toEqual({ authenticated: false, scopes: [[['x']]] });
   });

@@ -1,9 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { GatewayContext } from '../gateway-context.js';
 import { deniedFields } from './access-check.js';
-import { accessRequirementsOf, type AccessRequirements } from './supergraph-access.js';
+import type { SupergraphRuleBook } from '../supergraph/supergraph-rules.js';
 
 /** Most denied fields named in one answer. */
 const MAX_REPORTED = 10;
@@ -15,19 +15,12 @@ const MAX_REPORTED = 10;
  * the schema built from it, so a request is always checked against its own schema's rules; a
  * schema whose rules are unknown refuses everything.
  */
-export function authorizationPlugin(): ApolloServerPlugin<GatewayContext> {
-  const requirementsBySchema = new WeakMap<GraphQLSchema, AccessRequirements>();
+export function authorizationPlugin(rules: SupergraphRuleBook): ApolloServerPlugin<GatewayContext> {
   return {
-    serverWillStart: () =>
-      Promise.resolve({
-        schemaDidLoadOrUpdate: ({ apiSchema, coreSupergraphSdl }) => {
-          if (coreSupergraphSdl) requirementsBySchema.set(apiSchema, accessRequirementsOf(coreSupergraphSdl));
-        },
-      }),
     requestDidStart: () =>
       Promise.resolve({
         didResolveOperation: ({ schema, document, request, contextValue }) => {
-          const requirements = requirementsBySchema.get(schema);
+          const requirements = rules.rulesOf(schema)?.access;
           const denied = requirements
             ? deniedFields(schema, document, request.operationName, requirements, contextValue.principal)
             : ['(authorization rules not loaded)'];

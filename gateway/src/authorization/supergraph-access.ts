@@ -7,15 +7,16 @@ import {
   type ConstValueNode,
   type DocumentNode,
 } from 'graphql';
+import { argumentOf, linkedDirectiveName, stringOf } from '../supergraph/feature-links.js';
 
 /**
  * What a field or a type demands of its caller, as the subgraphs declared it with federation's
- * `@authenticated` and `@requiresScopes` (kept in the supergraph by composition). `anyOf` lists
- * alternatives; each alternative is a set of scopes that must all be held.
+ * `@authenticated` and `@requiresScopes` (kept in the supergraph by composition). Each entry of
+ * `scopes` is one `@requiresScopes`: a list of alternatives, each a set of scopes to hold at once.
  */
 export interface AccessRequirement {
   authenticated: boolean;
-  /** Every entry must be met (a field and its type may each require scopes); empty: none. */
+  /** Every entry must be met; empty: no scopes required. */
   scopes: readonly (readonly (readonly string[])[])[];
 }
 
@@ -25,11 +26,11 @@ export interface AccessRequirements {
   types: ReadonlyMap<string, AccessRequirement>;
 }
 
-/** The security features the gateway enforces itself, by their spec URL and default name. */
-const ENFORCED_FEATURES: Record<string, string> = {
-  'https://specs.apollo.dev/authenticated/v0.1': 'authenticated',
-  'https://specs.apollo.dev/requiresScopes/v0.1': 'requiresScopes',
-};
+const AUTHENTICATED = 'https://specs.apollo.dev/authenticated/v0.1';
+const REQUIRES_SCOPES = 'https://specs.apollo.dev/requiresScopes/v0.1';
+
+/** The security features the gateway enforces itself. */
+const ENFORCED_FEATURES = new Set([AUTHENTICATED, REQUIRES_SCOPES]);
 
 /**
  * The supergraph as Apollo's gateway will load it. Apollo's gateway refuses any supergraph
@@ -42,8 +43,8 @@ export function enforceableSupergraph(sdl: string): string {
   const document = visit(parse(sdl), {
     Directive(node) {
       if (node.name.value !== 'link') return undefined;
-      const url = linkUrlOf(node as ConstDirectiveNode);
-      if (url === undefined || !(url in ENFORCED_FEATURES)) return undefined;
+      const url = stringOf(argumentOf(node as ConstDirectiveNode, 'url'));
+      if (url === undefined || !ENFORCED_FEATURES.has(url)) return undefined;
       return { ...node, arguments: node.arguments?.filter((argument) => argument.name.value !== 'for') };
     },
   });
@@ -51,9 +52,11 @@ export function enforceableSupergraph(sdl: string): string {
 }
 
 /** Reads the field and type requirements of a supergraph. */
-export function accessRequirementsOf(sdl: string): AccessRequirements {
-  const document = parse(sdl);
-  const names = directiveNames(document);
+export function accessRequirementsOf(document: DocumentNode): AccessRequirements {
+  const names = {
+    authenticated: linkedDirectiveName(document, AUTHENTICATED, 'authenticated'),
+    requiresScopes: linkedDirectiveName(document, REQUIRES_SCOPES, 'requiresScopes'),
+  };
   const fields = new Map<string, AccessRequirement>();
   const types = new Map<string, AccessRequirement>();
   for (const definition of document.definitions) {
@@ -81,32 +84,16 @@ export function accessRequirementsOf(sdl: string): AccessRequirements {
   return { fields, types };
 }
 
-/** The names the supergraph gives the two directives (a link may rename them with `as`). */
-function directiveNames(document: DocumentNode): { authenticated: string; requiresScopes: string } {
-  const names = { authenticated: 'authenticated', requiresScopes: 'requiresScopes' };
-  for (const definition of document.definitions) {
-    if (definition.kind !== Kind.SCHEMA_DEFINITION && definition.kind !== Kind.SCHEMA_EXTENSION) continue;
-    for (const directive of definition.directives ?? []) {
-      if (directive.name.value !== 'link') continue;
-      const feature = ENFORCED_FEATURES[linkUrlOf(directive) ?? ''];
-      const alias = stringArgument(directive, 'as');
-      if (feature && alias) names[feature as keyof typeof names] = alias;
-    }
-  }
-  return names;
-}
-
 function requirementOf(
   directives: readonly ConstDirectiveNode[],
-  names: { authenticated: string; requiresScopes: string },
+  names: { authenticated: string | undefined; requiresScopes: string | undefined },
 ): AccessRequirement | undefined {
   let authenticated = false;
   const scopes: string[][][] = [];
   for (const directive of directives) {
-    if (directive.name.value === names.authenticated) authenticated = true;
-    if (directive.name.value === names.requiresScopes) {
-      const argument = directive.arguments?.find((a) => a.name.value === 'scopes');
-      scopes.push(scopeAlternatives(argument?.value));
+    if (names.authenticated && directive.name.value === names.authenticated) authenticated = true;
+    if (names.requiresScopes && directive.name.value === names.requiresScopes) {
+      scopes.push(scopeAlternatives(argumentOf(directive, 'scopes')));
     }
   }
   return authenticated || scopes.length > 0 ? { authenticated, scopes } : undefined;
@@ -126,12 +113,3 @@ function scopeAlternatives(value: ConstValueNode | undefined): string[][] {
 
 /** No principal holds this (scopes are plain words): stands for a requirement that could not be read. */
 const UNREADABLE_SCOPE = '\u0000unreadable';
-
-function linkUrlOf(directive: ConstDirectiveNode): string | undefined {
-  return stringArgument(directive, 'url');
-}
-
-function stringArgument(directive: ConstDirectiveNode, name: string): string | undefined {
-  const value = directive.arguments?.find((argument) => argument.name.value === name)?.value;
-  return value?.kind === Kind.STRING ? value.value : undefined;
-}

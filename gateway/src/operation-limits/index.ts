@@ -1,3 +1,4 @@
+export { costHintsOf, NO_COST_HINTS, type CostHints, type ListSizeHint } from './cost-hints.js';
 export {
   checkCost,
   operationLimitConfigSpec,

@@ -1,3 +1,4 @@
+import type { CostHints } from './cost-hints.js';
 import {
   GraphQLError,
   Kind,
@@ -29,7 +30,7 @@ export const operationLimitConfigSpec = {
     max: 10_000_000,
   }),
   DEFAULT_LIST_SIZE: integer({
-    doc: 'Size assumed for a list without a first/last/limit/pageSize argument, when estimating cost.',
+    doc: 'Size assumed for a list without a size argument (first/last/limit/pageSize or its @listSize slicing arguments) or an @listSize assumedSize, when estimating cost.',
     default: 50,
     min: 1,
     max: 10_000,
@@ -61,10 +62,12 @@ function shapeOf(
   operation: OperationDefinitionNode,
   config: OperationLimitConfig,
   variables?: Record<string, unknown>,
+  hints?: CostHints,
 ): OperationShape {
   return operationShape(schema, operation, fragmentsOf(document), {
     defaultListSize: config.DEFAULT_LIST_SIZE,
     variables,
+    hints,
     ceiling: Math.max(config.MAX_DEPTH, config.MAX_ALIASES, config.MAX_DIRECTIVES) + 1,
     maxFields: config.MAX_COST + 1,
   });
@@ -113,8 +116,9 @@ export function checkCost(
   operation: OperationDefinitionNode,
   variables: Record<string, unknown> | undefined,
   config: OperationLimitConfig,
+  hints: CostHints,
 ): number {
-  const { cost } = shapeOf(schema, document, operation, config, variables);
+  const { cost } = shapeOf(schema, document, operation, config, variables, hints);
   if (cost > config.MAX_COST) {
     throw new GraphQLError(`The operation would cost too much: more than ${config.MAX_COST}`, {
       extensions: { code: 'COST_LIMIT', http: { status: 400 } },

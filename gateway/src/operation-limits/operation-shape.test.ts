@@ -1,5 +1,6 @@
 import { buildSchema, Kind, parse, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { costHintsOf, type CostHints } from './cost-hints.js';
 import { operationShape } from './operation-shape.js';
 
 const schema = buildSchema(`
@@ -8,7 +9,7 @@ const schema = buildSchema(`
   type User { id: ID!, name: String, friends(limit: Int): [User!]! }
 `);
 
-function shape(source: string, variables?: Record<string, unknown>, maxFields = 10_000) {
+function shape(source: string, variables?: Record<string, unknown>, maxFields = 10_000, hints?: CostHints) {
   const document = parse(source);
   const operation = document.definitions.find(
     (d) => d.kind === Kind.OPERATION_DEFINITION,
@@ -23,6 +24,7 @@ function shape(source: string, variables?: Record<string, unknown>, maxFields = 
     variables,
     ceiling: 1_000,
     maxFields,
+    hints,
   });
 }
 
@@ -32,6 +34,30 @@ describe('the shape of an operation', () => {
       query { a: me { ...F ...F } b: me { id @include(if: true) } }
       fragment F on User { x: id friends(limit: 2) { y: id } }`);
     expect(result).toMatchObject({ depth: 3, aliases: 6, rootFields: 2, directives: 1 });
+  });
+
+  it('takes list sizes and weights from the supergraph’s @listSize and @cost', () => {
+    const hints = costHintsOf(
+      parse(`
+        extend schema @link(url: "https://specs.apollo.dev/cost/v0.1", import: ["@listSize", "@cost"])
+        type Query {
+          users(first: Int, take: Int): [User!]! @listSize(slicingArguments: ["take"], assumedSize: 7)
+          me: User @cost(weight: 5)
+        }
+        type User { id: ID! friends(limit: Int): [User!]! @listSize(assumedSize: 3) name: String @cost(weight: 0) }
+      `),
+    );
+    expect(shape('{ users { id } }', undefined, 10_000, hints).cost).toBe(1 + 7);
+    // The schema's slicing arguments replace the usual names.
+    expect(shape('{ users(take: 2) { id } }', undefined, 10_000, hints).cost).toBe(1 + 2);
+    expect(shape('{ users(first: 2) { id } }', undefined, 10_000, hints).cost).toBe(1 + 7);
+    // A size argument still wins over an assumed size.
+    expect(shape('{ me { friends(limit: 10) { id } } }', undefined, 10_000, hints).cost).toBe(5 + 1 + 10);
+    expect(shape('{ me { friends { id } } }', undefined, 10_000, hints).cost).toBe(5 + 1 + 3);
+    // No field costs less than 1, and no list counts as smaller than 1: the field bound of the
+    // walk stays a cost bound.
+    expect(shape('{ me { name } }', undefined, 10_000, hints).cost).toBe(5 + 1);
+    expect(shape('{ users(take: 0) { id } }', undefined, 10_000, hints).cost).toBe(1 + 1);
   });
 
   it('multiplies cost by list sizes from literals, variables and the default', () => {

@@ -14,6 +14,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
+import type { CostHints, ListSizeHint } from './cost-hints.js';
 
 /** What an operation amounts to once every fragment is expanded where it is spread. */
 export interface OperationShape {
@@ -27,7 +28,10 @@ export interface OperationShape {
   directives: number;
   /** Fields walked (each spread of a fragment walks it again), up to just past the ceiling. */
   fields: number;
-  /** Estimated cost: every field 1, times the sizes of the lists around it; mutations 10 more per root field. */
+  /**
+   * Estimated cost: every field 1 (or its `@cost` weight), times the sizes of the lists around it;
+   * mutations 10 more per root field.
+   */
   cost: number;
 }
 
@@ -40,6 +44,8 @@ export interface ShapeOptions {
   ceiling: number;
   /** Stop walking after this many fields: each costs at least 1, so the cost limit is passed. */
   maxFields: number;
+  /** The schema's `@listSize` and `@cost` hints. */
+  hints?: CostHints;
 }
 
 const SIZE_ARGUMENTS = new Set(['first', 'last', 'limit', 'pageSize']);
@@ -91,14 +97,19 @@ export function operationShape(
           if (selection.alias) shape.aliases++;
           shape.depth = Math.max(shape.depth, depth);
           const field = fieldOf(parent, name);
+          const coordinate = `${parent?.name ?? ''}.${name}`;
+          // Never below 1, so that the walk's field bound is also a cost bound.
+          const weight = Math.max(1, options.hints?.weights.get(coordinate) ?? 1);
           const cost =
             multiplier *
-            (depth === 1 && operation.operation === OperationTypeNode.MUTATION ? 1 + MUTATION_COST : 1);
+            (depth === 1 && operation.operation === OperationTypeNode.MUTATION
+              ? weight + MUTATION_COST
+              : weight);
           shape.cost += cost;
           if (selection.selectionSet) {
             const size =
               field && isListType(getNullableType(field.type))
-                ? listSize(selection.arguments ?? [], options)
+                ? listSize(selection.arguments ?? [], options, options.hints?.listSizes.get(coordinate))
                 : 1;
             walk(
               selection.selectionSet,
@@ -138,20 +149,26 @@ function fieldOf(
   return parent.getFields()[name];
 }
 
-/** The size a list field asks for: a size argument (literal or variable), else the default. */
+/**
+ * The size a list field asks for: a slicing argument (literal or variable; first/last/limit/
+ * pageSize unless the schema names others), else the schema's assumed size, else the default.
+ * Never below 1: what is nested inside an empty list is still planned.
+ */
 function listSize(
   args: readonly { name: { value: string }; value: ValueNode }[],
   options: ShapeOptions,
+  hint: ListSizeHint | undefined,
 ): number {
+  const slicing = hint?.slicingArguments ? new Set(hint.slicingArguments) : SIZE_ARGUMENTS;
   for (const argument of args) {
-    if (!SIZE_ARGUMENTS.has(argument.name.value)) continue;
+    if (!slicing.has(argument.name.value)) continue;
     const value =
       argument.value.kind === Kind.INT
         ? Number(argument.value.value)
         : argument.value.kind === Kind.VARIABLE
           ? options.variables?.[argument.value.name.value]
           : undefined;
-    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return Math.max(1, value);
   }
-  return options.defaultListSize;
+  return Math.max(1, hint?.assumedSize ?? options.defaultListSize);
 }

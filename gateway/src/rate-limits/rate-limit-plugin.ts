@@ -2,7 +2,8 @@ import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { selectsSignIn } from '../authentication/anonymous-allow-list.js';
 import type { GatewayContext } from '../gateway-context.js';
-import { checkCost, type OperationLimitConfig } from '../operation-limits/index.js';
+import { checkCost, NO_COST_HINTS, type OperationLimitConfig } from '../operation-limits/index.js';
+import type { SupergraphRuleBook } from '../supergraph/supergraph-rules.js';
 import type { RateLimitConfig } from './rate-limit-config.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import type { Admission, RateLimiter } from './rate-limiter.js';
@@ -15,13 +16,15 @@ import type { Admission, RateLimiter } from './rate-limiter.js';
 export function rateLimitPlugin(
   limiter: RateLimiter,
   config: OperationLimitConfig & RateLimitConfig,
+  rules: SupergraphRuleBook,
 ): ApolloServerPlugin<GatewayContext> {
   return {
     requestDidStart: () =>
       Promise.resolve({
         didResolveOperation: async ({ schema, document, operation, request, contextValue }) => {
           if (!operation) return;
-          const cost = checkCost(schema, document, operation, request.variables, config);
+          const hints = rules.rulesOf(schema)?.costs ?? NO_COST_HINTS;
+          const cost = checkCost(schema, document, operation, request.variables, config, hints);
           const admission = await limiter.admitOperation({
             principal: contextValue.principal,
             address: contextValue.clientAddress,
