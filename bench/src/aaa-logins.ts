@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKmsSim } from '@fleet/kms-sim';
 import { startFederation } from '@fleet/launcher';
+import { addMember, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
 import { processUsage } from './process-usage.js';
 
 /**
@@ -44,53 +44,15 @@ const federation = await startFederation({
   output: 'capture',
 });
 
-async function graphql<T>(query: string, variables: Record<string, unknown>, token?: string): Promise<T> {
-  const response = await fetch(federation.gatewayUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown };
-  if (!body.data) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
-
-const LOGIN = 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }';
-const ACTIVATE = 'mutation($i: ActivateAccountInput!) { activateAccount(input: $i) }';
-
 try {
-  const admin = federation.initialAdmin!;
-  const adminPassword = `Operator ${randomBytes(12).toString('base64url')}`;
-  await graphql(ACTIVATE, {
-    i: { tenant: admin.tenant, email: admin.email, code: admin.activationCode, password: adminPassword },
-  });
-  const adminToken = (
-    await graphql<{ login: { accessToken: string } }>(LOGIN, {
-      i: { tenant: admin.tenant, email: admin.email, password: adminPassword },
-    })
-  ).login.accessToken;
-  const tenantId = (
-    await graphql<{ createTenant: { id: string } }>(
-      'mutation { createTenant(input: { name: "Bench", slug: "bench" }) { id } }',
-      {},
-      adminToken,
-    )
-  ).createTenant.id;
-  const members: { email: string; password: string }[] = [];
+  const url = federation.gatewayUrl;
+  const adminToken = await signInAdmin(federation);
+  const tenant = { id: await createTenant(url, adminToken, 'bench'), slug: 'bench' };
+  const members: { tenant: string; email: string; password: string }[] = [];
   for (let i = 0; i < memberCount; i++) {
-    const email = `member${i}@bench.example`;
-    const invited = await graphql<{ createMember: { activationCode: string } }>(
-      'mutation($i: CreateMemberInput!) { createMember(input: $i) { activationCode } }',
-      { i: { tenantId, email, fullName: `Member ${i}`, roles: ['viewer'] } },
-      adminToken,
-    );
-    const password = `Member ${randomBytes(9).toString('base64url')}`;
-    await graphql(ACTIVATE, {
-      i: { tenant: 'bench', email, code: invited.createMember.activationCode, password },
-    });
-    members.push({ email, password });
+    members.push(await addMember(url, adminToken, tenant, `member${i}@bench.example`, ['viewer']));
   }
-  const login = (n: number) => graphql(LOGIN, { i: { tenant: 'bench', ...members[n % members.length]! } });
+  const login = (n: number) => graphql(url, LOGIN, { i: members[n % members.length]! });
 
   // Warm-up: every member once, so every key the logins need has been unwrapped.
   for (let i = 0; i < members.length; i++) await login(i);
