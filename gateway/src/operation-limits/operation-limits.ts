@@ -76,6 +76,13 @@ function shapeOf(
 /**
  * Depth, aliases, root fields and directives, as a validation rule: Apollo runs it after parsing
  * and before the gateway plans, so a refused operation costs no subgraph anything.
+ *
+ * One walk (operation-shape.ts) measures all of them and the cost, rather than graphql-armor's
+ * rules: its cost limit reads only literal `first`/`last` (a size given as a variable counts as
+ * 1, and a list without one as a single item), with no default size and no `@listSize`, so it
+ * can be bypassed; and with one walk every measure shares one ceiling. Field suggestions and
+ * the token limit are Apollo's and graphql-js's own (`hideSchemaDetailsFromClientErrors`,
+ * `maxTokens`).
  */
 export function operationLimitsRule(config: OperationLimitConfig): ValidationRule {
   return (context) => ({
