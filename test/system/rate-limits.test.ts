@@ -129,7 +129,8 @@ describe('rate limits', () => {
     for (let i = 0; i < 8; i++) statuses.push((await (i % 2 === 0 ? a : b).post(ME, bearer(token))).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
 
-    const refused = await b.post(ME, bearer(token));
+    const requestId = `over-budget-${randomUUID()}`;
+    const refused = await b.post(ME, { ...bearer(token), 'x-request-id': requestId });
     expect(refused.status).toBe(429);
     expect(codeOf(refused)).toBe('RATE_LIMITED');
     expect(refused.json.data ?? null).toBeNull();
@@ -139,6 +140,11 @@ describe('rate limits', () => {
     expect(refused.json.errors?.[0]?.extensions?.retryAfterSeconds).toBe(retryAfter);
     expect(refused.headers.get('ratelimit-policy')).toContain(`"user";q=${5 * cost};w=60`);
     expect(remaining(refused, 'user')).toBe(0);
+    // Refused before planning: no subgraph saw the request.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const subgraph of ['aaa', 'devices', 'billing', 'audit'] as const) {
+      expect(fleet.logs(subgraph).some((line) => line.includes(requestId))).toBe(false);
+    }
 
     // Another person is not affected.
     const other = await a.post(ME, bearer((await signIn(fleet, bob)).accessToken));
