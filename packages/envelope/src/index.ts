@@ -21,3 +21,8 @@ export { DecryptionError, FIELD_FORMAT_VERSION, openField, sealField } from './s
 export { canonicalAad } from './canonical-aad.js';
 export { deriveKey } from './derive-key.js';
 export { KeyCache, type KeyCacheOptions } from './key-cache.js';
+export {
+  keyProviderConfigSpec,
+  keyProviderFromConfig,
+  type KeyProviderConfig,
+} from './config/key-provider-config.js';

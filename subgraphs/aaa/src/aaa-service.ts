@@ -1,4 +1,5 @@
 import { applyMiddleware } from 'graphql-middleware';
+import { keyProviderFromConfig } from '@fleet/envelope';
 import { createOutboxRelay } from '@fleet/outbox';
 import { startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
 import { permissions } from './access/permissions.js';
@@ -18,7 +19,6 @@ import { resolvers, type AaaContext } from './resolvers.js';
 import { Login } from './sessions/login.js';
 import { SessionStore } from './sessions/session-store.js';
 import { TenantDirectory } from './tenants/tenant-directory.js';
-import { keyProviderFromConfig } from './vault/key-provider-from-config.js';
 import { PiiVault } from './vault/pii-vault.js';
 
 // The AWS SDK must never look for credentials on the cloud metadata host: aaa passes them.
@@ -36,7 +36,7 @@ export function startAaa(config: AaaConfig, logger: Logger): Promise<StartedServ
     setup: async (db) => {
       const relay = createOutboxRelay(db, 'aaa', config, logger);
       const onEvent = () => relay.notify();
-      const provider = await keyProviderFromConfig(config);
+      const provider = await keyProviderFromConfig(config, 'aaa');
       const vault = new PiiVault(db, provider, {
         cacheTtlMs: config.VAULT_CACHE_TTL_MS,
         cacheMaxEntries: config.VAULT_CACHE_MAX_ENTRIES,

@@ -1,13 +1,11 @@
+import { keyProviderConfigSpec } from '@fleet/envelope';
 import { tokenKeyRing } from '@fleet/access-tokens';
 import {
   integer,
-  oneOf,
   producerConfigSpec,
-  secretText,
   signingKey,
   string,
   subgraphConfigSpec,
-  url,
   type ConfigOf,
 } from '@fleet/service-kit';
 
@@ -22,37 +20,7 @@ export const aaaConfigSpec = {
     'Key the digests of refresh tokens, activation and recovery codes and brute-force counters are made with (base64url, 32 bytes).',
   ),
   API_KEY_PEPPER: signingKey('Pepper of partner API key digests (base64url, 32 bytes).'),
-  VAULT_PROVIDER: oneOf(['local', 'aws-kms'], {
-    doc: 'Who wraps tenant keys: `local` (a master key file) or `aws-kms`.',
-    default: 'local',
-  }),
-  VAULT_MASTER_KEY_FILE: string({
-    doc: "The local provider's master key file (mode 0600), created on first start; a relative path is in AAA_DATA_DIR.",
-    default: 'master.key',
-  }),
-  KMS_ENDPOINT: url({
-    doc: "AWS KMS endpoint (aws-kms provider); unset means AWS's own for the region.",
-    optional: true,
-  }),
-  KMS_REGION: string({ doc: 'AWS region of the KMS key (aws-kms provider).', default: 'us-east-1' }),
-  KMS_KEY_ID: string({
-    doc: 'Id or ARN of the KMS key that wraps tenant keys (aws-kms provider).',
-    default: '',
-  }),
-  KMS_ACCESS_KEY_ID: secretText({ doc: 'Access key id for KMS (aws-kms provider).' }),
-  KMS_SECRET_ACCESS_KEY: secretText({ doc: 'Secret access key for KMS (aws-kms provider).' }),
-  VAULT_CACHE_TTL_MS: integer({
-    doc: 'How long an unwrapped tenant or user key stays in memory.',
-    default: 600_000,
-    min: 1_000,
-    max: 3_600_000,
-  }),
-  VAULT_CACHE_MAX_ENTRIES: integer({
-    doc: 'Most unwrapped keys kept in memory.',
-    default: 50_000,
-    min: 100,
-    max: 1_000_000,
-  }),
+  ...keyProviderConfigSpec('aaa'),
   ACCESS_TOKEN_TTL_S: integer({
     doc: 'Lifetime of access tokens in seconds.',
     default: 900,
