@@ -54,7 +54,11 @@ export interface TestFederationOptions {
 const TEST_OVERRIDES: Partial<Record<ServiceName, Record<string, string>>> = {
   // Every test signs in from the same address, far more often than a person would; the tests of
   // the rate limits themselves set their own budgets.
-  gateway: { GATEWAY_RATE_LIMIT_SIGN_IN_REQUESTS: '100000', GATEWAY_RATE_LIMIT_ADDRESS_REQUESTS: '1000000' },
+  gateway: {
+    GATEWAY_RATE_LIMIT_SIGN_IN_REQUESTS: '100000',
+    GATEWAY_RATE_LIMIT_ADDRESS_REQUESTS: '1000000',
+    GATEWAY_RATE_LIMIT_TIERS: 'standard=100000000/100000000/100000000',
+  },
   aaa: { AAA_OUTBOX_MAX_BACKOFF_MS: '500' },
   devices: { DEVICES_OUTBOX_MAX_BACKOFF_MS: '500' },
   billing: { BILLING_OUTBOX_MAX_BACKOFF_MS: '500' },

@@ -29,7 +29,7 @@ export function parseTiers(text: string): Map<string, TierBudget> {
   return tiers;
 }
 
-const DEFAULT_TIERS = 'free=20000/10000/10000,standard=100000/30000/50000,enterprise=500000/100000/250000';
+const DEFAULT_TIERS = 'free=50000/20000/20000,standard=300000/100000/150000,enterprise=1500000/300000/750000';
 
 /** Read with the gateway's prefix: `REDIS_URL` is `GATEWAY_REDIS_URL`. */
 export const rateLimitConfigSpec = {
