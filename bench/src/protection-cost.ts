@@ -6,12 +6,13 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayConfigSpec, startGateway, type GatewayOptions } from '@fleet/gateway';
 import { startFederation } from '@fleet/launcher';
+import { startSimulator } from '@fleet/routeros-sim';
 import { createLogger, loadConfig, type StartedService } from '@fleet/service-kit';
 import { addMember, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
 
 /**
  * The price of the gateway's protections: an authenticated query over three subgraphs (devices,
- * their tenant's name from aaa, its plan from billing) through the same gateway with every
+ * enrolled from simulated routers, their tenant's name from aaa, its plan from billing) through the same gateway with every
  * protection on (operation limits, cost and rate limits, field authorization, trusted-document
  * check) and with them off (authentication and signing stay: subgraphs answer nothing else).
  * Both gateways run in this process, one loaded at a time, in alternating rounds; the load comes
@@ -33,6 +34,7 @@ const QUERY = `query Fleet($tenant: ID!) {
   devices(tenantId: $tenant) { id name host tenant { name plan { name deviceQuota } } }
 }`;
 
+const simulator = await startSimulator({ routers: DEVICES });
 const dataDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
 const quiet = (service: string) => ({ [`${service.toUpperCase()}_LOG_LEVEL`]: 'warn' });
 const federation = await startFederation({
@@ -141,11 +143,18 @@ try {
   const url = federation.gatewayUrl;
   const adminToken = await signInAdmin(federation);
   const tenant = { id: await createTenant(url, adminToken, 'bench'), slug: 'bench' };
-  for (let i = 0; i < DEVICES; i++) {
+  for (const router of simulator.inventory()) {
+    const reach = {
+      host: router.host,
+      port: router.tlsPort,
+      username: router.username,
+      password: router.password,
+      tls: { mode: 'PINNED', fingerprint: router.fingerprint256 },
+    };
     await graphql(
       url,
       'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { id } }',
-      { i: { tenantId: tenant.id, name: `router-${i}`, host: `192.0.2.${i + 1}` } },
+      { i: { tenantId: tenant.id, name: router.name, ...reach } },
       adminToken,
     );
   }
@@ -213,5 +222,6 @@ try {
 } finally {
   await Promise.all(gateways.map((gateway) => gateway.stop()));
   await federation.stop();
+  await simulator.close();
   await rm(dataDir, { recursive: true, force: true });
 }

@@ -11,6 +11,7 @@ import {
   startTestFederation,
   type TestFederation,
 } from '../support/test-federation.js';
+import { reach, startRouters, type Simulator } from '../support/routers.js';
 
 interface AuditEvent {
   id: string;
@@ -30,15 +31,18 @@ const OWN_TABLES = {
 describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled }) => {
   let fleet: TestFederation;
   let tenantId: string;
+  let routers: Simulator;
 
   beforeAll(async () => {
     if (!enabled) return;
+    routers = await startRouters(1);
     fleet = await startTestFederation({ engine });
     tenantId = await createTenant(fleet, 'Durable', 'durable');
   });
 
   afterAll(async () => {
     await fleet?.destroy();
+    await routers?.close();
   });
 
   const allEvents = async (): Promise<AuditEvent[]> => {
@@ -54,8 +58,8 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
     try {
       for (let i = 0; i < 12; i++) {
         const created = await fleet.asAdmin<{ createDevice: { id: string } }>(
-          'mutation($t: ID!, $n: String!) { createDevice(input: { tenantId: $t, name: $n, host: "192.0.2.1" }) { id } }',
-          { t: tenantId, n: `offline-${i}` },
+          'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id } }',
+          { input: { tenantId, name: `offline-${i}`, ...reach(routers.inventory()[0]!) } },
         );
         expect(created.errors).toBeUndefined();
         deviceIds.push(created.data!.createDevice.id);

@@ -6,6 +6,9 @@ import {
   startTestFederation,
   type TestFederation,
 } from '../support/test-federation.js';
+import { reach, startRouters, type Simulator } from '../support/routers.js';
+
+const CREATE_DEVICE = 'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id } }';
 
 const DEVICE_VIEW = `
   query Device($id: ID!) {
@@ -20,25 +23,28 @@ const DEVICE_VIEW = `
 describe.each(await engineMatrix())('the federation on $engine', ({ engine, enabled }) => {
   let fleet: TestFederation;
   let tenantId: string;
+  let routers: Simulator;
+  const router = () => reach(routers.inventory()[0]!);
 
   beforeAll(async () => {
     if (!enabled) return;
+    routers = await startRouters(1);
     fleet = await startTestFederation({ engine });
     tenantId = await createTenant(fleet, 'Acme Networks', 'acme');
   });
 
   afterAll(async () => {
     await fleet?.destroy();
+    await routers?.close();
   });
 
   it.runIf(enabled)('answers one query from four subgraphs', async () => {
     await fleet.asAdmin('mutation($t: ID!) { changeTenantPlan(tenantId: $t, planId: "pro") { id } }', {
       t: tenantId,
     });
-    const created = await fleet.asAdmin<{ createDevice: { id: string } }>(
-      'mutation($t: ID!) { createDevice(input: { tenantId: $t, name: "core-1", host: "10.0.0.1" }) { id } }',
-      { t: tenantId },
-    );
+    const created = await fleet.asAdmin<{ createDevice: { id: string } }>(CREATE_DEVICE, {
+      input: { tenantId, name: 'core-1', ...router() },
+    });
     expect(created.errors).toBeUndefined();
     const deviceId = created.data!.createDevice.id;
 
@@ -97,10 +103,10 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
       },
     );
     const cases = [
-      { input: { tenantId, name: '', host: '10.0.0.2' }, field: 'name' },
-      { input: { tenantId, name: 'edge', host: 'not a host!' }, field: 'host' },
-      { input: { tenantId, name: 'edge', host: '10.0.0.2', port: 70000 }, field: 'port' },
-      { input: { tenantId: 'not-a-uuid', name: 'edge', host: '10.0.0.2' }, field: 'tenantId' },
+      { input: { tenantId, ...router(), name: '' }, field: 'name' },
+      { input: { tenantId, ...router(), name: 'edge', host: 'not a host!' }, field: 'host' },
+      { input: { tenantId, ...router(), name: 'edge', port: 70000 }, field: 'port' },
+      { input: { ...router(), tenantId: 'not-a-uuid', name: 'edge' }, field: 'tenantId' },
     ];
     for (const { input, field } of cases) {
       const result = await fleet.asAdmin(
@@ -119,13 +125,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   });
 
   it.runIf(enabled)('refuses a duplicate device name with a conflict', async () => {
-    const create = () =>
-      fleet.asAdmin(
-        'mutation($t: ID!) { createDevice(input: { tenantId: $t, name: "dup", host: "h1" }) { id } }',
-        {
-          t: tenantId,
-        },
-      );
+    const create = () => fleet.asAdmin(CREATE_DEVICE, { input: { tenantId, name: 'dup', ...router() } });
     expect((await create()).errors).toBeUndefined();
     const second = await create();
     expect(second.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT', field: 'name' });

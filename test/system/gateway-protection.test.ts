@@ -152,7 +152,8 @@ describe('the gateway under attack', () => {
     const allowed = await probe({ query: `{ devices(tenantId: "${tenantId}") { id } }` }, viewerToken);
     expect(allowed.json).toEqual({ data: { devices: [] } });
     const create = await refused(
-      `mutation { createDevice(input: { tenantId: "${tenantId}", name: "r1", host: "192.0.2.1" }) { id } }`,
+      `mutation { createDevice(input: { tenantId: "${tenantId}", name: "r1", host: "10.0.0.1",
+        username: "admin", password: "admin", tls: { mode: ANONYMOUS_DH } }) { id } }`,
       'FORBIDDEN',
       viewerToken,
     );

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { InitialAdmin } from '@fleet/aaa';
 import type { ReadyMessage } from '@fleet/service-kit';
+import { DEFAULT_ROUTER_NETWORKS } from '@fleet/devices';
 import { loadOrCreateSecrets, type PairName, type Secrets } from './secrets.js';
 
 export const SUBGRAPH_NAMES = ['aaa', 'devices', 'billing', 'audit'] as const;
@@ -228,6 +229,10 @@ function serviceDefaults(
     defaults.AAA_TOKEN_KEYS = secrets['token-keys'];
     defaults.AAA_SECRET_KEY = secrets['aaa-secret-key'];
     defaults.AAA_API_KEY_PEPPER = secrets['aaa-api-key-pepper'];
+  }
+  if (service === 'devices') {
+    // On one machine, routers may also be simulated ones on this host (`npm run sim`).
+    defaults.DEVICES_ROUTER_NETWORKS = `${DEFAULT_ROUTER_NETWORKS},127.0.0.0/8`;
   }
   if (service === 'audit') {
     for (const producer of PRODUCERS)

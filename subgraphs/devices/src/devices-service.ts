@@ -1,12 +1,15 @@
 import { applyMiddleware } from 'graphql-middleware';
+import { keyProviderFromConfig } from '@fleet/envelope';
 import { createOutboxRelay } from '@fleet/outbox';
 import { startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
 import { permissions } from './access/permissions.js';
 import type { DevicesConfig } from './config.js';
+import { CredentialVault } from './credentials/credential-vault.js';
 import { migrations } from './database/migrations.js';
 import type { DevicesDatabase } from './database/schema.js';
 import { DeviceRegistry } from './registry/device-registry.js';
 import { resolvers, type DevicesContext } from './resolvers.js';
+import { RouterNetworks } from './routers/router-networks.js';
 
 export function startDevices(config: DevicesConfig, logger: Logger): Promise<StartedService> {
   return startSubgraph<DevicesDatabase, DevicesContext>({
@@ -17,9 +20,23 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
     schema: new URL('../schema.graphql', import.meta.url),
     resolvers,
     wrapSchema: (schema) => applyMiddleware(schema, permissions),
-    setup: (db) => {
+    setup: async (db) => {
       const relay = createOutboxRelay(db, 'devices', config, logger);
-      const devices = new DeviceRegistry(db, () => relay.notify());
+      const provider = await keyProviderFromConfig(config, 'devices');
+      const vault = new CredentialVault(db, provider, {
+        ttlMs: config.VAULT_CACHE_TTL_MS,
+        maxEntries: config.VAULT_CACHE_MAX_ENTRIES,
+      });
+      const devices = new DeviceRegistry(db, {
+        vault,
+        networks: new RouterNetworks(config.ROUTER_NETWORKS),
+        timeouts: {
+          connectTimeoutMs: config.ROUTER_CONNECT_TIMEOUT_MS,
+          callTimeoutMs: config.ROUTER_CALL_TIMEOUT_MS,
+        },
+        maxDevicesPerTenant: config.MAX_DEVICES_PER_TENANT,
+        onEvent: () => relay.notify(),
+      });
       return { context: (request) => ({ devices, request }), workers: [relay] };
     },
   });

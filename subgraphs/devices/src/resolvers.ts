@@ -8,6 +8,9 @@ export interface DevicesContext {
   request: SignedRequest;
 }
 
+const TLS_MODES = { verify: 'VERIFY', pinned: 'PINNED', 'anonymous-dh': 'ANONYMOUS_DH' } as const;
+
+/** A device as the API shows it: never its credentials. */
 function toGraphQL(device: DeviceRow) {
   return {
     id: device.id,
@@ -15,7 +18,14 @@ function toGraphQL(device: DeviceRow) {
     host: device.host,
     port: device.port,
     tenant: { id: device.tenant_id },
+    site: device.site,
+    tags: device.tags,
+    tls: device.tls_mode ? { mode: TLS_MODES[device.tls_mode], fingerprint: device.tls_fingerprint } : null,
+    identity: device.identity,
+    routerOsVersion: device.router_version,
+    board: device.board,
     createdAt: device.created_at.toISOString(),
+    updatedAt: device.updated_at.toISOString(),
   };
 }
 
@@ -27,8 +37,11 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       if (!device || !hasScopeIn(request.principal, 'devices:read', device.tenant_id)) return null;
       return toGraphQL(device);
     },
-    devices: async (_: unknown, args: { tenantId: string }, { devices }: DevicesContext) =>
-      (await devices.listByTenant(args.tenantId)).map(toGraphQL),
+    devices: async (
+      _: unknown,
+      args: { tenantId: string; site?: string | null; tag?: string | null },
+      { devices }: DevicesContext,
+    ) => (await devices.listByTenant(args.tenantId, { site: args.site, tag: args.tag })).map(toGraphQL),
   },
   Mutation: {
     createDevice: async (
@@ -36,6 +49,13 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       args: { input: CreateDeviceInput },
       { devices, request }: DevicesContext,
     ) => toGraphQL(await devices.create(args.input, request.principal)),
+    rotateDeviceCredentials: async (
+      _: unknown,
+      args: { id: string; username: string; password: string },
+      { devices, request }: DevicesContext,
+    ) => toGraphQL(await devices.rotateCredentials(args.id, args, request.principal)),
+    removeDevice: (_: unknown, args: { id: string }, { devices, request }: DevicesContext) =>
+      devices.remove(args.id, request.principal),
   },
   Device: {
     __resolveReference: async (reference: { id: string }, { devices }: DevicesContext) => {

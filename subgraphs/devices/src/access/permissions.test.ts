@@ -25,7 +25,11 @@ import {
 } from '@fleet/service-kit';
 import { migrations } from '../database/migrations.js';
 import type { DevicesDatabase } from '../database/schema.js';
+import { createLocalKeyProvider } from '@fleet/envelope';
+import { startSimulator, type Simulator } from '@fleet/routeros-sim';
+import { CredentialVault } from '../credentials/credential-vault.js';
 import { DeviceRegistry } from '../registry/device-registry.js';
+import { RouterNetworks } from '../routers/router-networks.js';
 import { resolvers, type DevicesContext } from '../resolvers.js';
 import { permissions, rules } from './permissions.js';
 
@@ -58,8 +62,9 @@ const writerKeyB = apiKey(tenantB, ['devices:read', 'devices:write']);
 
 const DEVICE = 'query($id: ID!) { device(id: $id) { id name tenant { id } } }';
 const DEVICES = 'query($t: ID!) { devices(tenantId: $t) { id tenant { id } } }';
-const CREATE =
-  'mutation($t: ID!, $n: String!) { createDevice(input: { tenantId: $t, name: $n, host: "192.0.2.1" }) { id tenant { id } } }';
+const CREATE = `mutation($t: ID!, $n: String!, $h: String!, $p: Int!, $f: String!) {
+  createDevice(input: { tenantId: $t, name: $n, host: $h, port: $p, username: "admin", password: "admin",
+    tls: { mode: PINNED, fingerprint: $f } }) { id tenant { id } } }`;
 const TENANT_DEVICES =
   'query($t: ID!) { _entities(representations: [{ __typename: "Tenant", id: $t }]) { ... on Tenant { id devices { id } } } }';
 const TENANT_KEY =
@@ -97,6 +102,9 @@ describe('the devices permissions', () => {
   let dir: string;
   let database: Database<DevicesDatabase>;
   let registry: DeviceRegistry;
+  let routers: Simulator;
+  /** The simulated router every device here is enrolled from: CREATE's $h, $p and $f. */
+  let router: { h: string; p: number; f: string };
   let schema: GraphQLSchema;
   let deviceA: string;
   let deviceB: string;
@@ -111,23 +119,46 @@ describe('the devices permissions', () => {
       logger,
     };
     const contextValue: DevicesContext = { devices: registry, request };
-    return graphql({ schema, source, variableValues, contextValue });
+    return graphql({ schema, source, variableValues: { ...router, ...variableValues }, contextValue });
   };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'devices-permissions-'));
     database = await openDatabase<DevicesDatabase>({ url: undefined, dataDir: dir, migrations, logger });
-    registry = new DeviceRegistry(database.db, () => undefined);
+    routers = await startSimulator({ routers: 1 });
+    const entry = routers.inventory()[0]!;
+    router = { h: entry.host, p: entry.tlsPort, f: entry.fingerprint256 };
+    registry = new DeviceRegistry(database.db, {
+      vault: new CredentialVault(
+        database.db,
+        await createLocalKeyProvider({ keyFile: join(dir, 'master.key') }),
+        { ttlMs: 60_000, maxEntries: 100 },
+      ),
+      networks: new RouterNetworks('127.0.0.0/8'),
+      timeouts: { connectTimeoutMs: 5_000, callTimeoutMs: 5_000 },
+      maxDevicesPerTenant: 100,
+      onEvent: () => undefined,
+    });
+    const enroll = (tenantId: string, name: string) =>
+      registry.create(
+        {
+          tenantId,
+          name,
+          host: entry.host,
+          port: entry.tlsPort,
+          username: entry.username,
+          password: entry.password,
+          tls: { mode: 'PINNED', fingerprint: entry.fingerprint256 },
+        },
+        platformAdmin,
+      );
     schema = applyMiddleware(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
-    deviceA = (
-      await registry.create({ tenantId: tenantA, name: 'a-1', host: '192.0.2.10', port: 8729 }, platformAdmin)
-    ).id;
-    deviceB = (
-      await registry.create({ tenantId: tenantB, name: 'b-1', host: '192.0.2.20', port: 8729 }, platformAdmin)
-    ).id;
+    deviceA = (await enroll(tenantA, 'a-1')).id;
+    deviceB = (await enroll(tenantB, 'b-1')).id;
   });
 
   afterAll(async () => {
+    await routers?.close();
     await database?.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -51,9 +51,13 @@ export const rules: IRules = {
   },
   Mutation: {
     createDevice: scopeInArgument('devices:write', inputTenantArg),
+    // The device's tenant is known only once it is read: the registry checks devices:write there.
+    rotateDeviceCredentials: isSignedIn,
+    removeDevice: isSignedIn,
   },
   _Service: allow,
   Device: { '*': deviceVisible },
+  DeviceTls: isSignedIn,
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,

@@ -18,4 +18,43 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '0002-enrolled-devices': {
+    async up(db: Kysely<any>) {
+      // Devices made before enrollment have no credentials and no TLS settings (null): they
+      // stay listed, and cannot be reached until they are enrolled again.
+      await sql`
+        alter table device
+          add column site text,
+          add column tags text[] not null default '{}',
+          add column tls_mode text check (tls_mode in ('verify', 'pinned', 'anonymous-dh')),
+          add column tls_ca text,
+          add column tls_fingerprint text,
+          add column credentials bytea,
+          add column credentials_key_version integer,
+          add column identity text not null default '',
+          add column router_version text not null default '',
+          add column board text not null default '',
+          add column updated_at timestamptz not null default now()`.execute(db);
+      await sql`create index device_tenant_site on device (tenant_id, site)`.execute(db);
+      await sql`
+        create table tenant_key (
+          tenant_id uuid not null,
+          version integer not null,
+          wrapped bytea not null,
+          key_ref text not null,
+          created_at timestamptz not null default now(),
+          primary key (tenant_id, version)
+        )`.execute(db);
+      // One row per tenant with devices: creating a device locks it, so that concurrent
+      // creations see each other's count and the quota holds.
+      await sql`
+        create table tenant_devices (
+          tenant_id uuid primary key,
+          device_count integer not null check (device_count >= 0)
+        )`.execute(db);
+      await sql`
+        insert into tenant_devices (tenant_id, device_count)
+        select tenant_id, count(*) from device group by tenant_id`.execute(db);
+    },
+  },
 };

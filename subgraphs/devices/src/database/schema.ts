@@ -1,6 +1,8 @@
 import type { Generated } from 'kysely';
 import type { OutboxTables } from '@fleet/outbox';
 
+export type TlsMode = 'verify' | 'pinned' | 'anonymous-dh';
+
 export interface DevicesDatabase extends OutboxTables {
   device: {
     id: string;
@@ -8,6 +10,32 @@ export interface DevicesDatabase extends OutboxTables {
     name: string;
     host: string;
     port: number;
+    site: string | null;
+    tags: Generated<string[]>;
+    /** Null for a device made before enrollment: it has no credentials either. */
+    tls_mode: TlsMode | null;
+    /** PEM of the CA the router's certificate must chain to (verify). */
+    tls_ca: string | null;
+    /** SHA-256 of the router's certificate, `AB:CD:…` (pinned). */
+    tls_fingerprint: string | null;
+    /** Username and password, sealed under the tenant's key (see credential-vault.ts). */
+    credentials: Buffer | null;
+    credentials_key_version: number | null;
+    identity: Generated<string>;
+    router_version: Generated<string>;
+    board: Generated<string>;
     created_at: Generated<Date>;
+    updated_at: Generated<Date>;
+  };
+  tenant_key: {
+    tenant_id: string;
+    version: number;
+    wrapped: Buffer;
+    key_ref: string;
+    created_at: Generated<Date>;
+  };
+  tenant_devices: {
+    tenant_id: string;
+    device_count: number;
   };
 }

@@ -1,11 +1,39 @@
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
+import type { RouterTls } from '@fleet/router-api';
 import { BadUserInputError } from '@fleet/service-kit';
+import type { RouterCredentials } from '../credentials/credential-vault.js';
+
+export type RouterTlsModeInput = 'VERIFY' | 'PINNED' | 'ANONYMOUS_DH';
+
+export interface RouterTlsInput {
+  mode: RouterTlsModeInput;
+  ca?: string | null;
+  fingerprint?: string | null;
+}
 
 export interface CreateDeviceInput {
   tenantId: string;
   name: string;
   host: string;
   port: number;
+  username: string;
+  password: string;
+  tls: RouterTlsInput;
+  site?: string | null;
+  tags?: readonly string[] | null;
+}
+
+/** A new device, checked and in one spelling. */
+export interface ValidDevice {
+  tenantId: string;
+  name: string;
+  host: string;
+  port: number;
+  credentials: RouterCredentials;
+  tls: RouterTls;
+  site: string | null;
+  tags: string[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -14,18 +42,19 @@ const HOST_NAME =
   /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 // eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const TAG = /^[a-z0-9][a-z0-9._:-]{0,31}$/;
+const FINGERPRINT = /^[0-9a-f]{64}$/i;
+const MAX_TAGS = 20;
+const MAX_CA_BYTES = 65_536;
 
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
 /** Checks a new device; throws BadUserInputError naming the first bad field. */
-export function validateCreateDevice(input: CreateDeviceInput): CreateDeviceInput {
+export function validateCreateDevice(input: CreateDeviceInput): ValidDevice {
   if (!isUuid(input.tenantId)) throw new BadUserInputError('tenantId must be a UUID', 'tenantId');
-  const name = input.name.trim();
-  if (name.length < 1 || name.length > 64 || CONTROL.test(name)) {
-    throw new BadUserInputError('name must be 1 to 64 printable characters', 'name');
-  }
+  const name = printable(input.name.trim(), 64, 'name');
   const host = input.host.trim();
   if (isIP(host) === 0 && !HOST_NAME.test(host)) {
     throw new BadUserInputError('host must be an IP address or a host name', 'host');
@@ -33,5 +62,79 @@ export function validateCreateDevice(input: CreateDeviceInput): CreateDeviceInpu
   if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) {
     throw new BadUserInputError('port must be between 1 and 65535', 'port');
   }
-  return { tenantId: input.tenantId.toLowerCase(), name, host: host.toLowerCase(), port: input.port };
+  return {
+    tenantId: input.tenantId.toLowerCase(),
+    name,
+    host: host.toLowerCase(),
+    port: input.port,
+    credentials: validateCredentials(input),
+    tls: validateTls(input.tls),
+    site: input.site == null ? null : printable(input.site.trim(), 64, 'site'),
+    tags: validateTags(input.tags ?? []),
+  };
+}
+
+/** Checks a router username and password; the error never repeats them. */
+export function validateCredentials(input: { username: string; password: string }): RouterCredentials {
+  const username = printable(input.username, 64, 'username');
+  if (input.password.length < 1 || input.password.length > 256 || CONTROL.test(input.password)) {
+    throw new BadUserInputError(
+      'password must be 1 to 256 characters without control characters',
+      'password',
+    );
+  }
+  return { username, password: input.password };
+}
+
+function validateTls(input: RouterTlsInput): RouterTls {
+  switch (input.mode) {
+    case 'VERIFY': {
+      const ca = input.ca?.trim() ?? '';
+      if (ca === '' || Buffer.byteLength(ca) > MAX_CA_BYTES) {
+        throw new BadUserInputError(
+          'tls.ca must be the PEM of the CA that signed the router certificate',
+          'tls.ca',
+        );
+      }
+      try {
+        new X509Certificate(ca);
+      } catch {
+        throw new BadUserInputError('tls.ca is not a PEM certificate', 'tls.ca');
+      }
+      return { mode: 'verify', ca };
+    }
+    case 'PINNED': {
+      const hex = (input.fingerprint ?? '').replace(/[:\s]/g, '');
+      if (!FINGERPRINT.test(hex)) {
+        throw new BadUserInputError(
+          'tls.fingerprint must be the SHA-256 of the router certificate (64 hex digits)',
+          'tls.fingerprint',
+        );
+      }
+      return { mode: 'pinned', fingerprint256: hex.toUpperCase().match(/../g)!.join(':') };
+    }
+    case 'ANONYMOUS_DH':
+      return { mode: 'anonymous-dh' };
+  }
+}
+
+function validateTags(tags: readonly string[]): string[] {
+  const unique = [...new Set(tags.map((tag) => tag.trim().toLowerCase()))];
+  if (unique.length > MAX_TAGS) throw new BadUserInputError(`at most ${MAX_TAGS} tags`, 'tags');
+  for (const tag of unique) {
+    if (!TAG.test(tag)) {
+      throw new BadUserInputError(
+        'each tag is 1 to 32 letters, digits and . _ : - (starting with a letter or digit)',
+        'tags',
+      );
+    }
+  }
+  return unique.sort();
+}
+
+function printable(value: string, max: number, field: string): string {
+  if (value.length < 1 || value.length > max || CONTROL.test(value)) {
+    throw new BadUserInputError(`${field} must be 1 to ${max} printable characters`, field);
+  }
+  return value;
 }

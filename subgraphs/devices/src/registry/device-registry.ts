@@ -1,11 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { RouterTls } from '@fleet/router-api';
 import { actorOf, outboxTablesOf, recordEvent } from '@fleet/outbox';
-import { ConflictError, type Principal } from '@fleet/service-kit';
+import {
+  BadUserInputError,
+  ConflictError,
+  hasScopeIn,
+  NotFoundError,
+  type Principal,
+} from '@fleet/service-kit';
+import type { CredentialVault, RouterCredentials } from '../credentials/credential-vault.js';
 import type { DevicesDatabase } from '../database/schema.js';
-import { isUuid, validateCreateDevice, type CreateDeviceInput } from './device-input.js';
+import type { RouterNetworks } from '../routers/router-networks.js';
+import { probeRouter, type ProbeTimeouts, type RouterFacts } from '../routers/router-probe.js';
+import { isUuid, validateCreateDevice, validateCredentials, type CreateDeviceInput } from './device-input.js';
 
 export type DeviceRow = Selectable<DevicesDatabase['device']>;
+
+export interface DeviceRegistryOptions {
+  vault: CredentialVault;
+  networks: RouterNetworks;
+  timeouts: ProbeTimeouts;
+  /** Most devices per tenant. */
+  maxDevicesPerTenant: number;
+  /** Called after each committed change that recorded an event. */
+  onEvent: () => void;
+}
 
 /** The device as events record it: its state, with ids and no secrets. */
 function snapshot(device: DeviceRow): Record<string, unknown> {
@@ -15,49 +35,132 @@ function snapshot(device: DeviceRow): Record<string, unknown> {
     name: device.name,
     host: device.host,
     port: device.port,
+    site: device.site,
+    tags: device.tags,
+    tlsMode: device.tls_mode,
+    tlsFingerprint: device.tls_fingerprint,
+    identity: device.identity,
+    routerVersion: device.router_version,
+    board: device.board,
     createdAt: device.created_at.toISOString(),
   };
 }
 
+/**
+ * The tenants' devices. A device is stored only once the platform has reached it with the
+ * address, TLS settings and credentials given (push enrollment); its credentials are sealed
+ * under the tenant's key and never leave this class in the clear except to reach the router.
+ */
 export class DeviceRegistry {
   readonly #db: Kysely<DevicesDatabase>;
-  readonly #onEvent: () => void;
+  readonly #options: DeviceRegistryOptions;
 
-  /** `onEvent` is called after each committed change that recorded an event. */
-  constructor(db: Kysely<DevicesDatabase>, onEvent: () => void) {
+  constructor(db: Kysely<DevicesDatabase>, options: DeviceRegistryOptions) {
     this.#db = db;
-    this.#onEvent = onEvent;
+    this.#options = options;
   }
 
+  /** Push enrollment: checks the input, reaches the router, then stores the device. */
   async create(input: CreateDeviceInput, principal: Principal): Promise<DeviceRow> {
     const valid = validateCreateDevice(input);
+    await this.#checkRoom(this.#db, valid.tenantId);
+    const facts = await this.#reach(valid.name, valid.host, valid.port, valid.tls, valid.credentials);
+    const id = randomUUID();
+    const sealed = await this.#options.vault.seal(valid.tenantId, id, valid.credentials);
     const device = await this.#db.transaction().execute(async (trx) => {
+      await this.#reserve(trx, valid.tenantId);
       const created = await trx
         .insertInto('device')
         .values({
-          id: randomUUID(),
+          id,
           tenant_id: valid.tenantId,
           name: valid.name,
           host: valid.host,
           port: valid.port,
+          site: valid.site,
+          tags: valid.tags,
+          ...tlsColumns(valid.tls),
+          credentials: sealed.sealed,
+          credentials_key_version: sealed.keyVersion,
+          identity: facts.identity,
+          router_version: facts.version,
+          board: facts.board,
         })
         .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing())
         .returningAll()
         .executeTakeFirst();
       if (!created)
         throw new ConflictError(`A device named "${valid.name}" exists already in this tenant`, 'name');
-      await recordEvent(outboxTablesOf(trx), {
-        aggregateType: 'device',
-        aggregateId: created.id,
-        type: 'device.created',
-        tenantId: created.tenant_id,
-        actor: actorOf(principal),
-        payload: snapshot(created),
-      });
+      await this.#record(trx, created, 'device.created', principal);
       return created;
     });
-    this.#onEvent();
+    this.#options.onEvent();
     return device;
+  }
+
+  /** Replaces a device's credentials, once the router has accepted the new ones. */
+  async rotateCredentials(
+    id: string,
+    input: { username: string; password: string },
+    principal: Principal,
+  ): Promise<DeviceRow> {
+    const credentials = validateCredentials(input);
+    const device = await this.#writable(id, principal);
+    const tls = tlsOf(device);
+    if (!tls)
+      throw new BadUserInputError('This device was never enrolled: add it again with its TLS settings', 'id');
+    const facts = await this.#reach(device.name, device.host, device.port, tls, credentials);
+    const sealed = await this.#options.vault.seal(device.tenant_id, device.id, credentials);
+    const updated = await this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('device')
+        .set({
+          credentials: sealed.sealed,
+          credentials_key_version: sealed.keyVersion,
+          identity: facts.identity,
+          router_version: facts.version,
+          board: facts.board,
+          updated_at: sql<Date>`now()`,
+        })
+        .where('id', '=', device.id)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw new NotFoundError('Device');
+      await this.#record(trx, row, 'device.credentials-rotated', principal);
+      return row;
+    });
+    this.#options.onEvent();
+    return updated;
+  }
+
+  async remove(id: string, principal: Principal): Promise<boolean> {
+    const device = await this.#writable(id, principal);
+    await this.#db.transaction().execute(async (trx) => {
+      const removed = await trx
+        .deleteFrom('device')
+        .where('id', '=', device.id)
+        .returningAll()
+        .executeTakeFirst();
+      if (!removed) throw new NotFoundError('Device');
+      await trx
+        .updateTable('tenant_devices')
+        .set((eb) => ({ device_count: eb('device_count', '-', 1) }))
+        .where('tenant_id', '=', removed.tenant_id)
+        .where('device_count', '>', 0)
+        .execute();
+      await this.#record(trx, removed, 'device.removed', principal);
+    });
+    this.#options.onEvent();
+    return true;
+  }
+
+  /** The credentials to reach a device with; undefined for a device never enrolled. */
+  async credentialsOf(device: DeviceRow): Promise<RouterCredentials | undefined> {
+    if (!device.credentials || device.credentials_key_version === null) return undefined;
+    return this.#options.vault.open(device.tenant_id, device.id, {
+      sealed: Buffer.from(device.credentials),
+      keyVersion: device.credentials_key_version,
+    });
   }
 
   async get(id: string): Promise<DeviceRow | undefined> {
@@ -65,13 +168,104 @@ export class DeviceRegistry {
     return this.#db.selectFrom('device').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst();
   }
 
-  async listByTenant(tenantId: string): Promise<DeviceRow[]> {
+  async listByTenant(
+    tenantId: string,
+    filter: { site?: string | null; tag?: string | null } = {},
+  ): Promise<DeviceRow[]> {
     if (!isUuid(tenantId)) return [];
-    return this.#db
-      .selectFrom('device')
-      .selectAll()
-      .where('tenant_id', '=', tenantId.toLowerCase())
-      .orderBy('name')
+    let query = this.#db.selectFrom('device').selectAll().where('tenant_id', '=', tenantId.toLowerCase());
+    if (filter.site != null) query = query.where('site', '=', filter.site);
+    if (filter.tag != null) query = query.where(sql<boolean>`${filter.tag.trim().toLowerCase()} = any(tags)`);
+    return query.orderBy('name').execute();
+  }
+
+  /** A device the principal may change; another tenant's answers as an unknown one. */
+  async #writable(id: string, principal: Principal): Promise<DeviceRow> {
+    const device = await this.get(id);
+    if (!device || !hasScopeIn(principal, 'devices:write', device.tenant_id))
+      throw new NotFoundError('Device');
+    return device;
+  }
+
+  /** Reaches the router, inside the networks the service may reach. */
+  async #reach(
+    name: string,
+    host: string,
+    port: number,
+    tls: RouterTls,
+    credentials: RouterCredentials,
+  ): Promise<RouterFacts> {
+    const address = await this.#options.networks.addressOf(host);
+    return probeRouter({ name, address, host, port, tls }, credentials, this.#options.timeouts);
+  }
+
+  /** Refuses early, before the router is contacted, when the tenant is already at its quota. */
+  async #checkRoom(db: Kysely<DevicesDatabase>, tenantId: string): Promise<void> {
+    const row = await db
+      .selectFrom('tenant_devices')
+      .select('device_count')
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    if ((row?.device_count ?? 0) >= this.#options.maxDevicesPerTenant) throw this.#quotaError();
+  }
+
+  /**
+   * Takes one place of the tenant's quota inside the creating transaction. The tenant's row is
+   * locked by the update, so concurrent creations count one after another and never pass it.
+   */
+  async #reserve(trx: Transaction<DevicesDatabase>, tenantId: string): Promise<void> {
+    await trx
+      .insertInto('tenant_devices')
+      .values({ tenant_id: tenantId, device_count: 0 })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
       .execute();
+    const reserved = await trx
+      .updateTable('tenant_devices')
+      .set((eb) => ({ device_count: eb('device_count', '+', 1) }))
+      .where('tenant_id', '=', tenantId)
+      .where('device_count', '<', this.#options.maxDevicesPerTenant)
+      .returning('device_count')
+      .executeTakeFirst();
+    if (!reserved) throw this.#quotaError();
+  }
+
+  #quotaError(): ConflictError {
+    return new ConflictError(
+      `The tenant has reached its quota of ${this.#options.maxDevicesPerTenant} devices`,
+      'tenantId',
+    );
+  }
+
+  async #record(trx: Transaction<DevicesDatabase>, device: DeviceRow, type: string, principal: Principal) {
+    await recordEvent(outboxTablesOf(trx), {
+      aggregateType: 'device',
+      aggregateId: device.id,
+      type,
+      tenantId: device.tenant_id,
+      actor: actorOf(principal),
+      payload: snapshot(device),
+    });
+  }
+}
+
+function tlsColumns(tls: RouterTls) {
+  return {
+    tls_mode: tls.mode,
+    tls_ca: tls.mode === 'verify' ? (Array.isArray(tls.ca) ? tls.ca.join('\n') : tls.ca) : null,
+    tls_fingerprint: tls.mode === 'pinned' ? tls.fingerprint256 : null,
+  };
+}
+
+/** How to secure the connection to a stored device; undefined when it was never enrolled. */
+export function tlsOf(device: DeviceRow): RouterTls | undefined {
+  switch (device.tls_mode) {
+    case 'verify':
+      return { mode: 'verify', ca: device.tls_ca ?? '' };
+    case 'pinned':
+      return { mode: 'pinned', fingerprint256: device.tls_fingerprint ?? '' };
+    case 'anonymous-dh':
+      return { mode: 'anonymous-dh' };
+    case null:
+      return undefined;
   }
 }
