@@ -36,6 +36,7 @@ import { operationLimitsRule } from './operation-limits/index.js';
 import { RateLimiter, rateLimitPlugin, refusalHeaders, type Admission } from './rate-limits/index.js';
 import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
 import type { GatewayContext } from './gateway-context.js';
+import { forwardEnrollmentClaim } from './enrollment/enrollment-endpoint.js';
 import { checkSubgraphs } from './health/readiness.js';
 import { SignedDataSource } from './subgraph-calls/signed-data-source.js';
 import { supergraphFromFile } from './supergraph/supergraph-file.js';
@@ -161,6 +162,21 @@ export async function startGateway(
       const subgraphs = await checkSubgraphs(endpoints);
       const ready = Object.values(subgraphs).every((status) => status === 'ok');
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', subgraphs });
+      return;
+    }
+    if (path === '/enroll') {
+      await forwardEnrollmentClaim(
+        req,
+        res,
+        { clientAddress, requestId: randomUUID(), logger },
+        {
+          devices: { origin: new URL(config.DEVICES_URL).origin, key: config.KEY_DEVICES },
+          rateLimiter,
+          // Devices connects back to the router before it answers.
+          timeoutMs: config.REQUEST_DEADLINE_MS,
+          refuse: (response, refused) => sendRateLimitRefusal(response, refused, config.RATE_LIMIT_WINDOW_S),
+        },
+      );
       return;
     }
     if (path !== '/graphql') throw new HttpError(404, 'Not found');

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -81,12 +82,22 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   const logs = new Map<ServiceName, string[]>();
   const ports = new Map<ServiceName, number>();
   let initialAdmin: InitialAdmin | undefined;
+  // Devices writes the gateway's address into enrollment scripts before the gateway starts:
+  // when any free port will do, one is chosen now.
+  if (options.ports?.gateway === 0) ports.set('gateway', await freePort());
 
   const urlOf = (service: ServiceName): string => {
-    const port = ports.get(service);
+    const port = ports.get(service) ?? configuredPort(service);
     if (port === undefined) throw new Error(`${service} has not started`);
     const host = userEnv[`${service.toUpperCase()}_HOST`];
     return `http://${!host || host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  };
+
+  /** The port a service will listen on when nothing picks one for it; undefined for "any". */
+  const configuredPort = (service: ServiceName): number | undefined => {
+    const requested =
+      options.ports?.[service] ?? Number(userEnv[`${service.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[service]);
+    return requested > 0 ? requested : undefined;
   };
 
   const envOf = (service: ServiceName): NodeJS.ProcessEnv => {
@@ -233,6 +244,7 @@ function serviceDefaults(
   if (service === 'devices') {
     // On one machine, routers may also be simulated ones on this host (`npm run sim`).
     defaults.DEVICES_ROUTER_NETWORKS = `${DEFAULT_ROUTER_NETWORKS},127.0.0.0/8`;
+    defaults.DEVICES_ENROLL_URL = `${urlOf('gateway')}/enroll`;
   }
   if (service === 'audit') {
     for (const producer of PRODUCERS)
@@ -258,4 +270,16 @@ async function waitUntilReady(url: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`The gateway did not become ready: ${last}`);
+}
+
+/** A port nothing listens on right now, on loopback. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
 }

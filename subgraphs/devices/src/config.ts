@@ -1,5 +1,12 @@
 import { keyProviderConfigSpec } from '@fleet/envelope';
-import { integer, producerConfigSpec, string, subgraphConfigSpec, type ConfigOf } from '@fleet/service-kit';
+import {
+  integer,
+  producerConfigSpec,
+  string,
+  subgraphConfigSpec,
+  url,
+  type ConfigOf,
+} from '@fleet/service-kit';
 import { NETWORK_LIST } from './routers/router-networks.js';
 
 /** Private networks (RFC 1918, carrier-grade NAT, IPv6 unique local): where routers usually are. */
@@ -25,6 +32,10 @@ export const devicesConfigSpec = {
     default: 15_000,
     min: 500,
     max: 300_000,
+  }),
+  ENROLL_URL: url({
+    doc: "The gateway's public enrollment endpoint, which enrollment scripts make routers call (https in production).",
+    default: 'http://127.0.0.1:4000/enroll',
   }),
   MAX_DEVICES_PER_TENANT: integer({
     doc: "Most devices a tenant may have (until billing's plans set each tenant's quota).",

@@ -7,6 +7,8 @@ import type { DevicesConfig } from './config.js';
 import { CredentialVault } from './credentials/credential-vault.js';
 import { migrations } from './database/migrations.js';
 import type { DevicesDatabase } from './database/schema.js';
+import { enrollmentRoutes } from './enrollment/enrollment-route.js';
+import { Enrollments } from './enrollment/enrollments.js';
 import { DeviceRegistry } from './registry/device-registry.js';
 import { resolvers, type DevicesContext } from './resolvers.js';
 import { RouterNetworks } from './routers/router-networks.js';
@@ -27,17 +29,32 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         ttlMs: config.VAULT_CACHE_TTL_MS,
         maxEntries: config.VAULT_CACHE_MAX_ENTRIES,
       });
+      const networks = new RouterNetworks(config.ROUTER_NETWORKS);
+      const timeouts = {
+        connectTimeoutMs: config.ROUTER_CONNECT_TIMEOUT_MS,
+        callTimeoutMs: config.ROUTER_CALL_TIMEOUT_MS,
+      };
+      const onEvent = () => relay.notify();
       const devices = new DeviceRegistry(db, {
         vault,
-        networks: new RouterNetworks(config.ROUTER_NETWORKS),
-        timeouts: {
-          connectTimeoutMs: config.ROUTER_CONNECT_TIMEOUT_MS,
-          callTimeoutMs: config.ROUTER_CALL_TIMEOUT_MS,
-        },
+        networks,
+        timeouts,
         maxDevicesPerTenant: config.MAX_DEVICES_PER_TENANT,
-        onEvent: () => relay.notify(),
+        onEvent,
       });
-      return { context: (request) => ({ devices, request }), workers: [relay] };
+      const enrollments = new Enrollments(db, {
+        registry: devices,
+        vault,
+        networks,
+        timeouts,
+        enrollUrl: config.ENROLL_URL,
+        onEvent,
+      });
+      return {
+        context: (request) => ({ devices, enrollments, request }),
+        workers: [relay],
+        routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
+      };
     },
   });
 }

@@ -1,10 +1,12 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { hasScopeIn, type SignedRequest } from '@fleet/service-kit';
 import type { CreateDeviceInput } from './registry/device-input.js';
+import type { CreateEnrollmentInput, Enrollments } from './enrollment/enrollments.js';
 import type { DeviceRegistry, DeviceRow } from './registry/device-registry.js';
 
 export interface DevicesContext {
   devices: DeviceRegistry;
+  enrollments: Enrollments;
   request: SignedRequest;
 }
 
@@ -56,6 +58,14 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
     ) => toGraphQL(await devices.rotateCredentials(args.id, args, request.principal)),
     removeDevice: (_: unknown, args: { id: string }, { devices, request }: DevicesContext) =>
       devices.remove(args.id, request.principal),
+    createEnrollment: async (
+      _: unknown,
+      args: { input: CreateEnrollmentInput },
+      { enrollments, request }: DevicesContext,
+    ) => {
+      const created = await enrollments.create(args.input, request.principal);
+      return { ...created, expiresAt: created.expiresAt.toISOString() };
+    },
   },
   Device: {
     __resolveReference: async (reference: { id: string }, { devices }: DevicesContext) => {

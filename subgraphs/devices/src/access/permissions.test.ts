@@ -28,6 +28,7 @@ import type { DevicesDatabase } from '../database/schema.js';
 import { createLocalKeyProvider } from '@fleet/envelope';
 import { startSimulator, type Simulator } from '@fleet/routeros-sim';
 import { CredentialVault } from '../credentials/credential-vault.js';
+import { Enrollments } from '../enrollment/enrollments.js';
 import { DeviceRegistry } from '../registry/device-registry.js';
 import { RouterNetworks } from '../routers/router-networks.js';
 import { resolvers, type DevicesContext } from '../resolvers.js';
@@ -102,6 +103,7 @@ describe('the devices permissions', () => {
   let dir: string;
   let database: Database<DevicesDatabase>;
   let registry: DeviceRegistry;
+  let enrollments: Enrollments;
   let routers: Simulator;
   /** The simulated router every device here is enrolled from: CREATE's $h, $p and $f. */
   let router: { h: string; p: number; f: string };
@@ -118,7 +120,7 @@ describe('the devices permissions', () => {
       clientAddress: '',
       logger,
     };
-    const contextValue: DevicesContext = { devices: registry, request };
+    const contextValue: DevicesContext = { devices: registry, enrollments, request };
     return graphql({ schema, source, variableValues: { ...router, ...variableValues }, contextValue });
   };
 
@@ -128,7 +130,7 @@ describe('the devices permissions', () => {
     routers = await startSimulator({ routers: 1 });
     const entry = routers.inventory()[0]!;
     router = { h: entry.host, p: entry.tlsPort, f: entry.fingerprint256 };
-    registry = new DeviceRegistry(database.db, {
+    const parts = {
       vault: new CredentialVault(
         database.db,
         await createLocalKeyProvider({ keyFile: join(dir, 'master.key') }),
@@ -136,8 +138,13 @@ describe('the devices permissions', () => {
       ),
       networks: new RouterNetworks('127.0.0.0/8'),
       timeouts: { connectTimeoutMs: 5_000, callTimeoutMs: 5_000 },
-      maxDevicesPerTenant: 100,
       onEvent: () => undefined,
+    };
+    registry = new DeviceRegistry(database.db, { ...parts, maxDevicesPerTenant: 100 });
+    enrollments = new Enrollments(database.db, {
+      ...parts,
+      registry,
+      enrollUrl: 'http://127.0.0.1:4000/enroll',
     });
     const enroll = (tenantId: string, name: string) =>
       registry.create(
@@ -258,6 +265,7 @@ describe('the devices permissions', () => {
       source: '{ unlisted secret { value } }',
       contextValue: {
         devices: registry,
+        enrollments,
         request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
       },
     });

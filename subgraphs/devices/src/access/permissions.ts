@@ -54,10 +54,13 @@ export const rules: IRules = {
     // The device's tenant is known only once it is read: the registry checks devices:write there.
     rotateDeviceCredentials: isSignedIn,
     removeDevice: isSignedIn,
+    createEnrollment: scopeInArgument('devices:write', inputTenantArg),
   },
   _Service: allow,
   Device: { '*': deviceVisible },
   DeviceTls: isSignedIn,
+  // Returned only to whoever created it, who holds devices:write in its tenant.
+  Enrollment: isSignedIn,
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,

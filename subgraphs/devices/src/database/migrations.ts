@@ -57,4 +57,27 @@ export const migrations: Record<string, Migration> = {
         select tenant_id, count(*) from device group by tenant_id`.execute(db);
     },
   },
+  '0003-enrollments': {
+    async up(db: Kysely<any>) {
+      await sql`
+        create table enrollment (
+          id uuid primary key,
+          tenant_id uuid not null,
+          name text not null,
+          site text,
+          tags text[] not null default '{}',
+          port integer not null check (port between 1 and 65535),
+          credentials bytea not null,
+          credentials_key_version integer not null,
+          token_digest bytea not null unique,
+          expires_at timestamptz not null,
+          actor_kind text not null,
+          actor_id text,
+          claimed_at timestamptz,
+          device_id uuid,
+          created_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`create index enrollment_tenant on enrollment (tenant_id, created_at)`.execute(db);
+    },
+  },
 };

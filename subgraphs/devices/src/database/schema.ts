@@ -34,6 +34,26 @@ export interface DevicesDatabase extends OutboxTables {
     key_ref: string;
     created_at: Generated<Date>;
   };
+  /** A pull enrollment: a token the router claims, with the credentials the script gives it. */
+  enrollment: {
+    id: string;
+    tenant_id: string;
+    name: string;
+    site: string | null;
+    tags: Generated<string[]>;
+    port: number;
+    /** The user the script creates on the router, sealed like a device's credentials. */
+    credentials: Buffer;
+    credentials_key_version: number;
+    /** SHA-256 of the one-time token: the token itself is shown once and not kept. */
+    token_digest: Buffer;
+    expires_at: Date;
+    actor_kind: string;
+    actor_id: string | null;
+    claimed_at: Date | null;
+    device_id: string | null;
+    created_at: Generated<Date>;
+  };
   tenant_devices: {
     tenant_id: string;
     device_count: number;

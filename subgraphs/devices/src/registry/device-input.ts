@@ -51,10 +51,25 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
+/** What a device is called and where it belongs, checked. */
+export function validateDeviceDetails(input: {
+  tenantId: string;
+  name: string;
+  site?: string | null;
+  tags?: readonly string[] | null;
+}): Pick<ValidDevice, 'tenantId' | 'name' | 'site' | 'tags'> {
+  if (!isUuid(input.tenantId)) throw new BadUserInputError('tenantId must be a UUID', 'tenantId');
+  return {
+    tenantId: input.tenantId.toLowerCase(),
+    name: printable(input.name.trim(), 64, 'name'),
+    site: input.site == null ? null : printable(input.site.trim(), 64, 'site'),
+    tags: validateTags(input.tags ?? []),
+  };
+}
+
 /** Checks a new device; throws BadUserInputError naming the first bad field. */
 export function validateCreateDevice(input: CreateDeviceInput): ValidDevice {
-  if (!isUuid(input.tenantId)) throw new BadUserInputError('tenantId must be a UUID', 'tenantId');
-  const name = printable(input.name.trim(), 64, 'name');
+  const details = validateDeviceDetails(input);
   const host = input.host.trim();
   if (isIP(host) === 0 && !HOST_NAME.test(host)) {
     throw new BadUserInputError('host must be an IP address or a host name', 'host');
@@ -63,14 +78,11 @@ export function validateCreateDevice(input: CreateDeviceInput): ValidDevice {
     throw new BadUserInputError('port must be between 1 and 65535', 'port');
   }
   return {
-    tenantId: input.tenantId.toLowerCase(),
-    name,
+    ...details,
     host: host.toLowerCase(),
     port: input.port,
     credentials: validateCredentials(input),
     tls: validateTls(input.tls),
-    site: input.site == null ? null : printable(input.site.trim(), 64, 'site'),
-    tags: validateTags(input.tags ?? []),
   };
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { RouterTls } from '@fleet/router-api';
-import { actorOf, outboxTablesOf, recordEvent } from '@fleet/outbox';
+import { actorOf, outboxTablesOf, recordEvent, type EventActor } from '@fleet/outbox';
 import {
   BadUserInputError,
   ConflictError,
@@ -13,7 +13,13 @@ import type { CredentialVault, RouterCredentials } from '../credentials/credenti
 import type { DevicesDatabase } from '../database/schema.js';
 import type { RouterNetworks } from '../routers/router-networks.js';
 import { probeRouter, type ProbeTimeouts, type RouterFacts } from '../routers/router-probe.js';
-import { isUuid, validateCreateDevice, validateCredentials, type CreateDeviceInput } from './device-input.js';
+import {
+  isUuid,
+  validateCreateDevice,
+  validateCredentials,
+  type CreateDeviceInput,
+  type ValidDevice,
+} from './device-input.js';
 
 export type DeviceRow = Selectable<DevicesDatabase['device']>;
 
@@ -63,39 +69,53 @@ export class DeviceRegistry {
   /** Push enrollment: checks the input, reaches the router, then stores the device. */
   async create(input: CreateDeviceInput, principal: Principal): Promise<DeviceRow> {
     const valid = validateCreateDevice(input);
-    await this.#checkRoom(this.#db, valid.tenantId);
+    await this.checkRoom(valid.tenantId);
     const facts = await this.#reach(valid.name, valid.host, valid.port, valid.tls, valid.credentials);
+    return this.add({ ...valid, facts }, actorOf(principal));
+  }
+
+  /**
+   * Stores a device the platform has just reached (by push or pull enrollment), within the
+   * tenant's quota, with its credentials sealed and its event recorded. `within` runs first in
+   * the same transaction (a pull enrollment spends its token there).
+   */
+  async add(
+    device: ValidDevice & { facts: RouterFacts },
+    actor: EventActor,
+    within?: (trx: Transaction<DevicesDatabase>, deviceId: string) => Promise<void>,
+  ): Promise<DeviceRow> {
     const id = randomUUID();
-    const sealed = await this.#options.vault.seal(valid.tenantId, id, valid.credentials);
-    const device = await this.#db.transaction().execute(async (trx) => {
-      await this.#reserve(trx, valid.tenantId);
+    const sealed = await this.#options.vault.seal(device.tenantId, id, device.credentials);
+    const stored = await this.#db.transaction().execute(async (trx) => {
+      await within?.(trx, id);
+      await this.#reserve(trx, device.tenantId);
       const created = await trx
         .insertInto('device')
         .values({
           id,
-          tenant_id: valid.tenantId,
-          name: valid.name,
-          host: valid.host,
-          port: valid.port,
-          site: valid.site,
-          tags: valid.tags,
-          ...tlsColumns(valid.tls),
+          tenant_id: device.tenantId,
+          name: device.name,
+          host: device.host,
+          port: device.port,
+          site: device.site,
+          tags: device.tags,
+          ...tlsColumns(device.tls),
           credentials: sealed.sealed,
           credentials_key_version: sealed.keyVersion,
-          identity: facts.identity,
-          router_version: facts.version,
-          board: facts.board,
+          identity: device.facts.identity,
+          router_version: device.facts.version,
+          board: device.facts.board,
         })
         .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing())
         .returningAll()
         .executeTakeFirst();
       if (!created)
-        throw new ConflictError(`A device named "${valid.name}" exists already in this tenant`, 'name');
-      await this.#record(trx, created, 'device.created', principal);
+        throw new ConflictError(`A device named "${device.name}" exists already in this tenant`, 'name');
+      await this.#record(trx, created, 'device.created', actor);
       return created;
     });
     this.#options.onEvent();
-    return device;
+    return stored;
   }
 
   /** Replaces a device's credentials, once the router has accepted the new ones. */
@@ -126,7 +146,7 @@ export class DeviceRegistry {
         .returningAll()
         .executeTakeFirst();
       if (!row) throw new NotFoundError('Device');
-      await this.#record(trx, row, 'device.credentials-rotated', principal);
+      await this.#record(trx, row, 'device.credentials-rotated', actorOf(principal));
       return row;
     });
     this.#options.onEvent();
@@ -148,7 +168,7 @@ export class DeviceRegistry {
         .where('tenant_id', '=', removed.tenant_id)
         .where('device_count', '>', 0)
         .execute();
-      await this.#record(trx, removed, 'device.removed', principal);
+      await this.#record(trx, removed, 'device.removed', actorOf(principal));
     });
     this.#options.onEvent();
     return true;
@@ -200,8 +220,8 @@ export class DeviceRegistry {
   }
 
   /** Refuses early, before the router is contacted, when the tenant is already at its quota. */
-  async #checkRoom(db: Kysely<DevicesDatabase>, tenantId: string): Promise<void> {
-    const row = await db
+  async checkRoom(tenantId: string): Promise<void> {
+    const row = await this.#db
       .selectFrom('tenant_devices')
       .select('device_count')
       .where('tenant_id', '=', tenantId)
@@ -236,13 +256,13 @@ export class DeviceRegistry {
     );
   }
 
-  async #record(trx: Transaction<DevicesDatabase>, device: DeviceRow, type: string, principal: Principal) {
+  async #record(trx: Transaction<DevicesDatabase>, device: DeviceRow, type: string, actor: EventActor) {
     await recordEvent(outboxTablesOf(trx), {
       aggregateType: 'device',
       aggregateId: device.id,
       type,
       tenantId: device.tenant_id,
-      actor: actorOf(principal),
+      actor,
       payload: snapshot(device),
     });
   }
