@@ -66,3 +66,4 @@ export {
   type SubgraphParts,
   type SubgraphServiceOptions,
 } from './subgraph/start-subgraph.js';
+export { jsonScalar } from './subgraph/json-scalar.js';

@@ -1,6 +1,5 @@
-import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import type { Kysely } from 'kysely';
-import { BadUserInputError, type SignedRequest } from '@fleet/service-kit';
+import { BadUserInputError, jsonScalar, type SignedRequest } from '@fleet/service-kit';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { canSeeEvent } from './access/policy.js';
 import type { AuditDatabase } from './database/schema.js';
@@ -10,30 +9,6 @@ export interface AuditContext {
   db: Kysely<AuditDatabase>;
   request: SignedRequest;
 }
-
-const JSONScalar = new GraphQLScalarType({
-  name: 'JSON',
-  serialize: (value) => value,
-  parseValue: (value) => value,
-  parseLiteral: function literal(node: ValueNode): unknown {
-    switch (node.kind) {
-      case Kind.STRING:
-      case Kind.BOOLEAN:
-        return node.value;
-      case Kind.INT:
-      case Kind.FLOAT:
-        return Number(node.value);
-      case Kind.NULL:
-        return null;
-      case Kind.LIST:
-        return node.values.map(literal);
-      case Kind.OBJECT:
-        return Object.fromEntries(node.fields.map((f) => [f.name.value, literal(f.value)]));
-      default:
-        throw new BadUserInputError('Variables are not accepted inside JSON literals', 'JSON');
-    }
-  },
-});
 
 function toGraphQL(row: EventRow) {
   return {
@@ -53,7 +28,7 @@ function parsePosition(value: string | null | undefined): number {
 }
 
 export const resolvers: GraphQLResolverMap<AuditContext> = {
-  JSON: JSONScalar,
+  JSON: jsonScalar,
   Query: {
     auditEvents: async (
       _: unknown,

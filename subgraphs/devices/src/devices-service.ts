@@ -12,6 +12,7 @@ import { Enrollments } from './enrollment/enrollments.js';
 import { DeviceRegistry } from './registry/device-registry.js';
 import { resolvers, type DevicesContext } from './resolvers.js';
 import { RouterNetworks } from './routers/router-networks.js';
+import { TemplateStore } from './templates/template-store.js';
 
 export function startDevices(config: DevicesConfig, logger: Logger): Promise<StartedService> {
   return startSubgraph<DevicesDatabase, DevicesContext>({
@@ -50,8 +51,9 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         enrollUrl: config.ENROLL_URL,
         onEvent,
       });
+      const templates = new TemplateStore(db, onEvent);
       return {
-        context: (request) => ({ devices, enrollments, request }),
+        context: (request) => ({ devices, enrollments, templates, request }),
         workers: [relay],
         routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
       };

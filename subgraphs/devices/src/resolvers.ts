@@ -1,13 +1,24 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { hasScopeIn, type SignedRequest } from '@fleet/service-kit';
+import { hasScopeIn, jsonScalar, type SignedRequest } from '@fleet/service-kit';
 import type { CreateDeviceInput } from './registry/device-input.js';
 import type { CreateEnrollmentInput, Enrollments } from './enrollment/enrollments.js';
 import type { DeviceRegistry, DeviceRow } from './registry/device-registry.js';
+import type { TemplateRow, TemplateStore } from './templates/template-store.js';
 
 export interface DevicesContext {
   devices: DeviceRegistry;
   enrollments: Enrollments;
+  templates: TemplateStore;
   request: SignedRequest;
+}
+
+function templateToGraphQL(template: TemplateRow) {
+  return {
+    id: template.id,
+    name: template.name,
+    tenant: { id: template.tenantId },
+    createdAt: template.createdAt.toISOString(),
+  };
 }
 
 const TLS_MODES = { verify: 'VERIFY', pinned: 'PINNED', 'anonymous-dh': 'ANONYMOUS_DH' } as const;
@@ -32,7 +43,24 @@ function toGraphQL(device: DeviceRow) {
 }
 
 export const resolvers: GraphQLResolverMap<DevicesContext> = {
+  JSON: jsonScalar,
   Query: {
+    templates: async (_: unknown, args: { tenantId: string }, { templates }: DevicesContext) =>
+      (await templates.listByTenant(args.tenantId)).map(templateToGraphQL),
+    template: async (_: unknown, args: { id: string }, { templates, request }: DevicesContext) => {
+      const template = await templates.get(args.id, request.principal);
+      return template ? templateToGraphQL(template) : null;
+    },
+    renderTemplate: async (
+      _: unknown,
+      args: { id: string; version?: number | null; variables?: unknown },
+      { templates, request }: DevicesContext,
+    ) =>
+      (await templates.render(args.id, args.version, args.variables, request.principal)).map((desired) => ({
+        name: desired.menu.name,
+        path: desired.menu.path,
+        items: desired.items,
+      })),
     // Another tenant's device answers as an unknown one does: its existence is not told.
     device: async (_: unknown, args: { id: string }, { devices, request }: DevicesContext) => {
       const device = await devices.get(args.id);
@@ -58,6 +86,16 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
     ) => toGraphQL(await devices.rotateCredentials(args.id, args, request.principal)),
     removeDevice: (_: unknown, args: { id: string }, { devices, request }: DevicesContext) =>
       devices.remove(args.id, request.principal),
+    createTemplate: async (
+      _: unknown,
+      args: { input: { tenantId: string; name: string; spec: unknown; variables?: unknown } },
+      { templates, request }: DevicesContext,
+    ) => templateToGraphQL(await templates.create(args.input, request.principal)),
+    updateTemplate: async (
+      _: unknown,
+      args: { id: string; spec: unknown; variables?: unknown },
+      { templates, request }: DevicesContext,
+    ) => templateToGraphQL(await templates.update(args.id, args, request.principal)),
     createEnrollment: async (
       _: unknown,
       args: { input: CreateEnrollmentInput },
@@ -66,6 +104,15 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       const created = await enrollments.create(args.input, request.principal);
       return { ...created, expiresAt: created.expiresAt.toISOString() };
     },
+  },
+  Template: {
+    versions: async (template: { id: string }, _: unknown, { templates }: DevicesContext) =>
+      (await templates.versions(template.id)).map((version) => ({
+        ...version,
+        createdAt: version.createdAt.toISOString(),
+      })),
+    latestVersion: async (template: { id: string }, _: unknown, { templates }: DevicesContext) =>
+      (await templates.versions(template.id)).at(-1)?.version ?? 0,
   },
   Device: {
     __resolveReference: async (reference: { id: string }, { devices }: DevicesContext) => {

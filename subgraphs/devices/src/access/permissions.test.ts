@@ -31,6 +31,7 @@ import { CredentialVault } from '../credentials/credential-vault.js';
 import { Enrollments } from '../enrollment/enrollments.js';
 import { DeviceRegistry } from '../registry/device-registry.js';
 import { RouterNetworks } from '../routers/router-networks.js';
+import { TemplateStore } from '../templates/template-store.js';
 import { resolvers, type DevicesContext } from '../resolvers.js';
 import { permissions, rules } from './permissions.js';
 
@@ -104,6 +105,7 @@ describe('the devices permissions', () => {
   let database: Database<DevicesDatabase>;
   let registry: DeviceRegistry;
   let enrollments: Enrollments;
+  let templates: TemplateStore;
   let routers: Simulator;
   /** The simulated router every device here is enrolled from: CREATE's $h, $p and $f. */
   let router: { h: string; p: number; f: string };
@@ -120,7 +122,7 @@ describe('the devices permissions', () => {
       clientAddress: '',
       logger,
     };
-    const contextValue: DevicesContext = { devices: registry, enrollments, request };
+    const contextValue: DevicesContext = { devices: registry, enrollments, templates, request };
     return graphql({ schema, source, variableValues: { ...router, ...variableValues }, contextValue });
   };
 
@@ -141,6 +143,7 @@ describe('the devices permissions', () => {
       onEvent: () => undefined,
     };
     registry = new DeviceRegistry(database.db, { ...parts, maxDevicesPerTenant: 100 });
+    templates = new TemplateStore(database.db, () => undefined);
     enrollments = new Enrollments(database.db, {
       ...parts,
       registry,
@@ -266,6 +269,7 @@ describe('the devices permissions', () => {
       contextValue: {
         devices: registry,
         enrollments,
+        templates,
         request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
       },
     });

@@ -33,6 +33,16 @@ const deviceVisible = rule({ cache: 'no_cache' })((parent: DeviceParent, _args, 
   return typeof tenantId === 'string' && hasScopeIn(ctx.request.principal, 'devices:read', tenantId);
 });
 
+/** Every template is checked against its own tenant, whichever path reached it. */
+const templateVisible = rule({ cache: 'no_cache' })((
+  parent: { tenant?: { id?: unknown } },
+  _args,
+  ctx: RuleContext,
+) => {
+  const tenantId = parent.tenant?.id;
+  return typeof tenantId === 'string' && hasScopeIn(ctx.request.principal, 'devices:read', tenantId);
+});
+
 const tenantDevicesVisible = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: RuleContext) =>
   hasScopeIn(ctx.request.principal, 'devices:read', parent.id),
 );
@@ -48,6 +58,10 @@ export const rules: IRules = {
     // The device's tenant is known only once it is read: the Device rule decides.
     device: isSignedIn,
     devices: scopeInArgument('devices:read', tenantIdArg),
+    templates: scopeInArgument('devices:read', tenantIdArg),
+    // The template's tenant is known only once it is read: the store checks the scope there.
+    template: isSignedIn,
+    renderTemplate: isSignedIn,
   },
   Mutation: {
     createDevice: scopeInArgument('devices:write', inputTenantArg),
@@ -55,12 +69,18 @@ export const rules: IRules = {
     rotateDeviceCredentials: isSignedIn,
     removeDevice: isSignedIn,
     createEnrollment: scopeInArgument('devices:write', inputTenantArg),
+    createTemplate: scopeInArgument('devices:write', inputTenantArg),
+    updateTemplate: isSignedIn,
   },
   _Service: allow,
   Device: { '*': deviceVisible },
   DeviceTls: isSignedIn,
   // Returned only to whoever created it, who holds devices:write in its tenant.
   Enrollment: isSignedIn,
+  Template: { '*': templateVisible },
+  TemplateVersion: isSignedIn,
+  TemplateVariable: isSignedIn,
+  DesiredMenu: isSignedIn,
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,

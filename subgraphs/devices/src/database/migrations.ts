@@ -80,4 +80,28 @@ export const migrations: Record<string, Migration> = {
       await sql`create index enrollment_tenant on enrollment (tenant_id, created_at)`.execute(db);
     },
   },
+  '0004-templates': {
+    async up(db: Kysely<any>) {
+      await sql`
+        create table template (
+          id uuid primary key,
+          tenant_id uuid not null,
+          name text not null,
+          created_at timestamptz not null default now(),
+          unique (tenant_id, name)
+        )`.execute(db);
+      // A template changes only by a new version: what a device was provisioned with stays known.
+      await sql`
+        create table template_version (
+          template_id uuid not null references template (id) on delete cascade,
+          version integer not null check (version >= 1),
+          spec jsonb not null,
+          variables jsonb not null,
+          actor_kind text not null,
+          actor_id text,
+          created_at timestamptz not null default now(),
+          primary key (template_id, version)
+        )`.execute(db);
+    },
+  },
 };

@@ -54,6 +54,21 @@ export interface DevicesDatabase extends OutboxTables {
     device_id: string | null;
     created_at: Generated<Date>;
   };
+  template: {
+    id: string;
+    tenant_id: string;
+    name: string;
+    created_at: Generated<Date>;
+  };
+  template_version: {
+    template_id: string;
+    version: number;
+    spec: unknown;
+    variables: unknown;
+    actor_kind: string;
+    actor_id: string | null;
+    created_at: Generated<Date>;
+  };
   tenant_devices: {
     tenant_id: string;
     device_count: number;
