@@ -77,10 +77,10 @@ describe.each(await engineMatrix())('templates on $engine', ({ engine, enabled }
     );
     expect(listed.errors).toBeUndefined();
     const template = listed.data!.template;
-    expect(template!.name).toBe('branch');
-    expect(template!.versions.map((version) => version.version)).toEqual([1, 2]);
-    expect(template!.versions[0]!.spec).toEqual(SPEC);
-    expect(template!.versions[1]!.spec.dns).toEqual({ servers: ['9.9.9.9'], allowRemoteRequests: false });
+    expect(template.name).toBe('branch');
+    expect(template.versions.map((version) => version.version)).toEqual([1, 2]);
+    expect(template.versions[0]!.spec).toEqual(SPEC);
+    expect(template.versions[1]!.spec.dns).toEqual({ servers: ['9.9.9.9'], allowRemoteRequests: false });
   });
 
   it.runIf(enabled)('renders a version for a device, naming the variable that does not fit', async () => {
