@@ -8,6 +8,7 @@ import {
   startTestFederation,
   type TestFederation,
 } from '../support/test-federation.js';
+import { reach, startRouters, type Simulator } from '../support/routers.js';
 
 const CREATE = `mutation($input: CreateTemplateInput!) { createTemplate(input: $input) { id name latestVersion } }`;
 const UPDATE = `mutation($id: ID!, $spec: JSON!, $variables: [TemplateVariableInput!]) {
@@ -40,15 +41,18 @@ describe.each(await engineMatrix())('templates on $engine', ({ engine, enabled }
   let fleet: TestFederation;
   let tenantId: string;
   let templateId: string;
+  let routers: Simulator;
 
   beforeAll(async () => {
     if (!enabled) return;
+    routers = await startRouters(1);
     fleet = await startTestFederation({ engine });
     tenantId = await createTenant(fleet, 'Templated', 'templated');
   });
 
   afterAll(async () => {
     await fleet?.destroy();
+    await routers?.close();
   });
 
   it.runIf(enabled)('creates a template, and adds a version for every change', async () => {
@@ -124,6 +128,41 @@ describe.each(await engineMatrix())('templates on $engine', ({ engine, enabled }
     }
     const noVersion = await fleet.asAdmin(RENDER, { id: templateId, version: 7, variables: { site: 'a' } });
     expect(noVersion.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'version' });
+  });
+
+  it.runIf(enabled)('plans a device against a version by reading the router, changing nothing', async () => {
+    const device = await fleet.asAdmin<{ createDevice: { id: string; identity: string } }>(
+      'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id identity } }',
+      { input: { tenantId, name: 'ams-1', ...reach(routers.inventory()[0]!) } },
+    );
+    const deviceId = device.data!.createDevice.id;
+    const PLAN = `query($d: ID!, $t: ID!, $v: JSON) {
+      planProvisioning(deviceId: $d, templateId: $t, variables: $v) {
+        version empty changes { action menu itemId properties before placeBefore }
+      }
+    }`;
+    type Plan = {
+      planProvisioning: {
+        version: number;
+        empty: boolean;
+        changes: { action: string; menu: string; properties: Record<string, string> | null }[];
+      };
+    };
+    const plan = await fleet.asAdmin<Plan>(PLAN, { d: deviceId, t: templateId, v: { site: 'ams' } });
+    expect(plan.errors).toBeUndefined();
+    expect(plan.data!.planProvisioning.version).toBe(2);
+    expect(plan.data!.planProvisioning.empty).toBe(false);
+    expect(plan.data!.planProvisioning.changes).toContainEqual(
+      expect.objectContaining({ action: 'set', menu: '/system/identity', properties: { name: 'ams-gw' } }),
+    );
+    expect(plan.data!.planProvisioning.changes).toContainEqual(
+      expect.objectContaining({ action: 'set', menu: '/ip/service', properties: { disabled: 'true' } }),
+    );
+    // Planning changed nothing: asked again, the router needs the very same changes.
+    const again = await fleet.asAdmin<Plan>(PLAN, { d: deviceId, t: templateId, v: { site: 'ams' } });
+    expect(again.data).toEqual(plan.data);
+    const missing = await fleet.asAdmin(PLAN, { d: deviceId, t: templateId, v: {} });
+    expect(missing.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'variables.site' });
   });
 
   it.runIf(enabled)('refuses a bad template, naming the place, and stores nothing', async () => {

@@ -11,6 +11,7 @@ import { enrollmentRoutes } from './enrollment/enrollment-route.js';
 import { Enrollments } from './enrollment/enrollments.js';
 import { DeviceRegistry } from './registry/device-registry.js';
 import { resolvers, type DevicesContext } from './resolvers.js';
+import { Provisioning } from './provisioning/provisioning.js';
 import { RouterNetworks } from './routers/router-networks.js';
 import { TemplateStore } from './templates/template-store.js';
 
@@ -52,8 +53,9 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         onEvent,
       });
       const templates = new TemplateStore(db, onEvent);
+      const provisioning = new Provisioning(devices, templates);
       return {
-        context: (request) => ({ devices, enrollments, templates, request }),
+        context: (request) => ({ devices, enrollments, templates, provisioning, request }),
         workers: [relay],
         routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
       };

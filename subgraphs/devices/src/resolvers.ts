@@ -3,12 +3,14 @@ import { hasScopeIn, jsonScalar, type SignedRequest } from '@fleet/service-kit';
 import type { CreateDeviceInput } from './registry/device-input.js';
 import type { CreateEnrollmentInput, Enrollments } from './enrollment/enrollments.js';
 import type { DeviceRegistry, DeviceRow } from './registry/device-registry.js';
+import type { Provisioning } from './provisioning/provisioning.js';
 import type { TemplateRow, TemplateStore } from './templates/template-store.js';
 
 export interface DevicesContext {
   devices: DeviceRegistry;
   enrollments: Enrollments;
   templates: TemplateStore;
+  provisioning: Provisioning;
   request: SignedRequest;
 }
 
@@ -51,16 +53,38 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       const template = await templates.get(args.id, request.principal);
       return template ? templateToGraphQL(template) : null;
     },
+    planProvisioning: async (
+      _: unknown,
+      args: { deviceId: string; templateId: string; version?: number | null; variables?: unknown },
+      { provisioning, request }: DevicesContext,
+    ) => {
+      const plan = await provisioning.plan(args, request.principal);
+      return {
+        device: toGraphQL(plan.device),
+        template: templateToGraphQL(plan.template),
+        version: plan.version,
+        changes: plan.changes.map((change) => ({
+          itemId: null,
+          properties: null,
+          before: null,
+          placeBefore: null,
+          ...change,
+        })),
+        empty: plan.changes.length === 0,
+      };
+    },
     renderTemplate: async (
       _: unknown,
       args: { id: string; version?: number | null; variables?: unknown },
       { templates, request }: DevicesContext,
     ) =>
-      (await templates.render(args.id, args.version, args.variables, request.principal)).map((desired) => ({
-        name: desired.menu.name,
-        path: desired.menu.path,
-        items: desired.items,
-      })),
+      (await templates.render(args.id, args.version, args.variables, request.principal)).desired.map(
+        (desired) => ({
+          name: desired.menu.name,
+          path: desired.menu.path,
+          items: desired.items,
+        }),
+      ),
     // Another tenant's device answers as an unknown one does: its existence is not told.
     device: async (_: unknown, args: { id: string }, { devices, request }: DevicesContext) => {
       const device = await devices.get(args.id);

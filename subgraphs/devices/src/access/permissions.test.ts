@@ -32,6 +32,7 @@ import { Enrollments } from '../enrollment/enrollments.js';
 import { DeviceRegistry } from '../registry/device-registry.js';
 import { RouterNetworks } from '../routers/router-networks.js';
 import { TemplateStore } from '../templates/template-store.js';
+import { Provisioning } from '../provisioning/provisioning.js';
 import { resolvers, type DevicesContext } from '../resolvers.js';
 import { permissions, rules } from './permissions.js';
 
@@ -122,7 +123,13 @@ describe('the devices permissions', () => {
       clientAddress: '',
       logger,
     };
-    const contextValue: DevicesContext = { devices: registry, enrollments, templates, request };
+    const contextValue: DevicesContext = {
+      devices: registry,
+      enrollments,
+      templates,
+      provisioning: new Provisioning(registry, templates),
+      request,
+    };
     return graphql({ schema, source, variableValues: { ...router, ...variableValues }, contextValue });
   };
 
@@ -270,6 +277,7 @@ describe('the devices permissions', () => {
         devices: registry,
         enrollments,
         templates,
+        provisioning: new Provisioning(registry, templates),
         request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
       },
     });

@@ -62,6 +62,7 @@ export const rules: IRules = {
     // The template's tenant is known only once it is read: the store checks the scope there.
     template: isSignedIn,
     renderTemplate: isSignedIn,
+    planProvisioning: isSignedIn,
   },
   Mutation: {
     createDevice: scopeInArgument('devices:write', inputTenantArg),
@@ -81,6 +82,9 @@ export const rules: IRules = {
   TemplateVersion: isSignedIn,
   TemplateVariable: isSignedIn,
   DesiredMenu: isSignedIn,
+  // Built only for a device and a template the caller may read (checked where they are read).
+  ProvisioningPlan: isSignedIn,
+  PlannedChange: isSignedIn,
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,

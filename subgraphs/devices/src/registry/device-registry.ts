@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { RouterTls } from '@fleet/router-api';
+import { RouterClient, type RouterTls } from '@fleet/router-api';
 import { actorOf, outboxTablesOf, recordEvent, type EventActor } from '@fleet/outbox';
 import {
   BadUserInputError,
@@ -172,6 +172,29 @@ export class DeviceRegistry {
     });
     this.#options.onEvent();
     return true;
+  }
+
+  /**
+   * A client for a stored device: its address checked against the networks again, its
+   * credentials opened, its TLS settings. The caller closes it.
+   */
+  async clientFor(device: DeviceRow): Promise<RouterClient> {
+    const tls = tlsOf(device);
+    const credentials = await this.credentialsOf(device);
+    if (!tls || !credentials)
+      throw new BadUserInputError('This device was never enrolled: add it again', 'deviceId');
+    const address = await this.#options.networks.addressOf(device.host);
+    return new RouterClient(
+      {
+        name: device.name,
+        host: address,
+        port: device.port,
+        username: credentials.username,
+        password: credentials.password,
+        tls: tls.mode === 'verify' && !tls.servername ? { ...tls, servername: device.host } : tls,
+      },
+      { ...this.#options.timeouts, maxConcurrentCalls: 4 },
+    );
   }
 
   /** The credentials to reach a device with; undefined for a device never enrolled. */

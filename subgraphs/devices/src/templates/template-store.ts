@@ -144,14 +144,17 @@ export class TemplateStore {
     version: number | null | undefined,
     values: unknown,
     principal: Principal,
-  ): Promise<DesiredMenu[]> {
+  ): Promise<{ version: number; desired: DesiredMenu[] }> {
     const template = await this.#visible(id, principal, 'devices:read');
     const versions = await this.versions(template.id);
     const chosen =
       version == null ? versions.at(-1) : versions.find((candidate) => candidate.version === version);
     if (!chosen)
       throw new BadUserInputError(`template ${template.name} has no version ${version}`, 'version');
-    return renderSpec(chosen.spec, resolveValues(chosen.variables, values));
+    return {
+      version: chosen.version,
+      desired: renderSpec(chosen.spec, resolveValues(chosen.variables, values)),
+    };
   }
 
   /** A template the principal holds the scope in; another tenant's answers as an unknown one. */
