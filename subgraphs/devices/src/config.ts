@@ -37,6 +37,48 @@ export const devicesConfigSpec = {
     doc: "The gateway's public enrollment endpoint, which enrollment scripts make routers call (https in production).",
     default: 'http://127.0.0.1:4000/enroll',
   }),
+  JOB_CONCURRENCY: integer({
+    doc: 'Provisioning jobs this process runs at once.',
+    default: 20,
+    min: 1,
+    max: 1_000,
+  }),
+  JOB_PER_TENANT: integer({
+    doc: 'Provisioning jobs of one tenant running at once, across every devices process.',
+    default: 10,
+    min: 1,
+    max: 1_000,
+  }),
+  JOB_POLL_MS: integer({
+    doc: 'How often idle workers look for due jobs.',
+    default: 1_000,
+    min: 50,
+    max: 60_000,
+  }),
+  JOB_LEASE_MS: integer({
+    doc: "How long a worker holds a job without renewing: a dead worker's jobs resume after this.",
+    default: 30_000,
+    min: 1_000,
+    max: 600_000,
+  }),
+  JOB_BACKOFF_MS: integer({
+    doc: 'First wait before a job is tried again; it doubles with each attempt.',
+    default: 5_000,
+    min: 100,
+    max: 3_600_000,
+  }),
+  JOB_MAX_BACKOFF_MS: integer({
+    doc: 'Longest wait between two attempts of a job.',
+    default: 300_000,
+    min: 100,
+    max: 86_400_000,
+  }),
+  JOB_MAX_ATTEMPTS: integer({
+    doc: 'Attempts of a job whose router keeps dropping the connection mid-apply, before it fails (offline routers wait instead).',
+    default: 5,
+    min: 1,
+    max: 100,
+  }),
   MAX_DEVICES_PER_TENANT: integer({
     doc: "Most devices a tenant may have (until billing's plans set each tenant's quota).",
     default: 250,

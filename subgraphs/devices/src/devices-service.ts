@@ -11,6 +11,8 @@ import { enrollmentRoutes } from './enrollment/enrollment-route.js';
 import { Enrollments } from './enrollment/enrollments.js';
 import { DeviceRegistry } from './registry/device-registry.js';
 import { resolvers, type DevicesContext } from './resolvers.js';
+import { JobStore } from './provisioning/job-store.js';
+import { JobWorker } from './provisioning/job-worker.js';
 import { Provisioning } from './provisioning/provisioning.js';
 import { RouterNetworks } from './routers/router-networks.js';
 import { TemplateStore } from './templates/template-store.js';
@@ -54,9 +56,23 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
       });
       const templates = new TemplateStore(db, onEvent);
       const provisioning = new Provisioning(devices, templates);
+      const jobs = new JobStore(db, { devices, templates, onEvent });
+      const worker = new JobWorker({
+        jobs,
+        devices,
+        templates,
+        logger: logger.child({ component: 'provisioning-jobs' }),
+        concurrency: config.JOB_CONCURRENCY,
+        perTenant: config.JOB_PER_TENANT,
+        pollMs: config.JOB_POLL_MS,
+        leaseMs: config.JOB_LEASE_MS,
+        backoffMs: config.JOB_BACKOFF_MS,
+        maxBackoffMs: config.JOB_MAX_BACKOFF_MS,
+        maxAttempts: config.JOB_MAX_ATTEMPTS,
+      });
       return {
-        context: (request) => ({ devices, enrollments, templates, provisioning, request }),
-        workers: [relay],
+        context: (request) => ({ devices, enrollments, templates, provisioning, jobs, request }),
+        workers: [relay, worker],
         routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
       };
     },

@@ -3,6 +3,7 @@ import { hasScopeIn, jsonScalar, type SignedRequest } from '@fleet/service-kit';
 import type { CreateDeviceInput } from './registry/device-input.js';
 import type { CreateEnrollmentInput, Enrollments } from './enrollment/enrollments.js';
 import type { DeviceRegistry, DeviceRow } from './registry/device-registry.js';
+import type { JobRow, JobStore } from './provisioning/job-store.js';
 import type { Provisioning } from './provisioning/provisioning.js';
 import type { TemplateRow, TemplateStore } from './templates/template-store.js';
 
@@ -11,7 +12,25 @@ export interface DevicesContext {
   enrollments: Enrollments;
   templates: TemplateStore;
   provisioning: Provisioning;
+  jobs: JobStore;
   request: SignedRequest;
+}
+
+function jobToGraphQL(job: JobRow) {
+  return {
+    id: job.id,
+    device: { id: job.device_id },
+    template: { id: job.template_id },
+    tenantId: job.tenant_id,
+    version: job.template_version,
+    status: job.status,
+    attempts: job.attempts,
+    summary: job.summary,
+    error: job.error,
+    createdAt: job.created_at.toISOString(),
+    startedAt: job.started_at?.toISOString() ?? null,
+    finishedAt: job.finished_at?.toISOString() ?? null,
+  };
 }
 
 function templateToGraphQL(template: TemplateRow) {
@@ -52,6 +71,15 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
     template: async (_: unknown, args: { id: string }, { templates, request }: DevicesContext) => {
       const template = await templates.get(args.id, request.principal);
       return template ? templateToGraphQL(template) : null;
+    },
+    job: async (_: unknown, args: { id: string }, { jobs, request }: DevicesContext) => {
+      const job = await jobs.get(args.id, request.principal);
+      return job ? jobToGraphQL(job) : null;
+    },
+    jobs: async (_: unknown, args: { deviceId: string }, { devices, jobs, request }: DevicesContext) => {
+      const device = await devices.get(args.deviceId);
+      if (!device || !hasScopeIn(request.principal, 'devices:read', device.tenant_id)) return [];
+      return (await jobs.listByDevice(device.id)).map(jobToGraphQL);
     },
     planProvisioning: async (
       _: unknown,
@@ -110,6 +138,15 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
     ) => toGraphQL(await devices.rotateCredentials(args.id, args, request.principal)),
     removeDevice: (_: unknown, args: { id: string }, { devices, request }: DevicesContext) =>
       devices.remove(args.id, request.principal),
+    applyProvisioning: async (
+      _: unknown,
+      args: { deviceId: string; templateId: string; version?: number | null; variables?: unknown },
+      { jobs, request }: DevicesContext,
+    ) => jobToGraphQL(await jobs.enqueue(args, request.principal)),
+    retryJob: async (_: unknown, args: { id: string }, { jobs, request }: DevicesContext) =>
+      jobToGraphQL(await jobs.retry(args.id, request.principal)),
+    cancelJob: async (_: unknown, args: { id: string }, { jobs, request }: DevicesContext) =>
+      jobToGraphQL(await jobs.cancel(args.id, request.principal)),
     createTemplate: async (
       _: unknown,
       args: { input: { tenantId: string; name: string; spec: unknown; variables?: unknown } },
@@ -128,6 +165,29 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       const created = await enrollments.create(args.input, request.principal);
       return { ...created, expiresAt: created.expiresAt.toISOString() };
     },
+  },
+  ProvisioningJob: {
+    device: async (job: { device: { id: string } }, _: unknown, { devices }: DevicesContext) => {
+      const device = await devices.get(job.device.id);
+      return device ? toGraphQL(device) : null;
+    },
+    template: async (
+      job: { template: { id: string }; tenantId: string },
+      _: unknown,
+      { templates }: DevicesContext,
+    ) => {
+      const template = (await templates.listByTenant(job.tenantId)).find(
+        (candidate) => candidate.id === job.template.id,
+      );
+      return template ? templateToGraphQL(template) : null;
+    },
+    faults: async (job: { id: string }, _: unknown, { jobs }: DevicesContext) =>
+      (await jobs.faults(job.id)).map((fault) => ({
+        attempt: fault.attempt,
+        message: fault.message,
+        changesDone: fault.changes_done,
+        occurredAt: fault.occurred_at.toISOString(),
+      })),
   },
   Template: {
     versions: async (template: { id: string }, _: unknown, { templates }: DevicesContext) =>

@@ -33,6 +33,7 @@ import { DeviceRegistry } from '../registry/device-registry.js';
 import { RouterNetworks } from '../routers/router-networks.js';
 import { TemplateStore } from '../templates/template-store.js';
 import { Provisioning } from '../provisioning/provisioning.js';
+import { JobStore } from '../provisioning/job-store.js';
 import { resolvers, type DevicesContext } from '../resolvers.js';
 import { permissions, rules } from './permissions.js';
 
@@ -128,6 +129,7 @@ describe('the devices permissions', () => {
       enrollments,
       templates,
       provisioning: new Provisioning(registry, templates),
+      jobs: new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined }),
       request,
     };
     return graphql({ schema, source, variableValues: { ...router, ...variableValues }, contextValue });
@@ -278,6 +280,7 @@ describe('the devices permissions', () => {
         enrollments,
         templates,
         provisioning: new Provisioning(registry, templates),
+        jobs: new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined }),
         request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
       },
     });

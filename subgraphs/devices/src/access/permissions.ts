@@ -43,6 +43,12 @@ const templateVisible = rule({ cache: 'no_cache' })((
   return typeof tenantId === 'string' && hasScopeIn(ctx.request.principal, 'devices:read', tenantId);
 });
 
+/** Every job is checked against its own tenant. */
+const jobVisible = rule({ cache: 'no_cache' })(
+  (parent: { tenantId?: unknown }, _args, ctx: RuleContext) =>
+    typeof parent.tenantId === 'string' && hasScopeIn(ctx.request.principal, 'devices:read', parent.tenantId),
+);
+
 const tenantDevicesVisible = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: RuleContext) =>
   hasScopeIn(ctx.request.principal, 'devices:read', parent.id),
 );
@@ -63,6 +69,9 @@ export const rules: IRules = {
     template: isSignedIn,
     renderTemplate: isSignedIn,
     planProvisioning: isSignedIn,
+    // A job's tenant is known only once it is read: the job store checks the scope there.
+    job: isSignedIn,
+    jobs: isSignedIn,
   },
   Mutation: {
     createDevice: scopeInArgument('devices:write', inputTenantArg),
@@ -72,6 +81,9 @@ export const rules: IRules = {
     createEnrollment: scopeInArgument('devices:write', inputTenantArg),
     createTemplate: scopeInArgument('devices:write', inputTenantArg),
     updateTemplate: isSignedIn,
+    applyProvisioning: isSignedIn,
+    retryJob: isSignedIn,
+    cancelJob: isSignedIn,
   },
   _Service: allow,
   Device: { '*': deviceVisible },
@@ -85,6 +97,8 @@ export const rules: IRules = {
   // Built only for a device and a template the caller may read (checked where they are read).
   ProvisioningPlan: isSignedIn,
   PlannedChange: isSignedIn,
+  ProvisioningJob: { '*': jobVisible },
+  JobFault: isSignedIn,
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,

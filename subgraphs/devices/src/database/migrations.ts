@@ -104,4 +104,50 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '0005-provisioning-jobs': {
+    async up(db: Kysely<any>) {
+      await sql`
+        create table provisioning_job (
+          id uuid primary key,
+          tenant_id uuid not null,
+          device_id uuid not null,
+          template_id uuid not null,
+          template_version integer not null,
+          variables jsonb not null,
+          status text not null check (status in ('queued', 'running', 'waiting', 'succeeded', 'failed', 'canceled')),
+          attempts integer not null default 0,
+          next_attempt_at timestamptz not null default now(),
+          -- A worker holds a job while its lease runs; a lease that ran out (a worker that died)
+          -- frees the job for another.
+          lease_owner text,
+          lease_until timestamptz,
+          cancel_requested boolean not null default false,
+          summary jsonb,
+          error text,
+          actor_kind text not null,
+          actor_id text,
+          created_at timestamptz not null default now(),
+          started_at timestamptz,
+          finished_at timestamptz
+        )`.execute(db);
+      await sql`create index provisioning_job_ready on provisioning_job (status, next_attempt_at)`.execute(
+        db,
+      );
+      await sql`create index provisioning_job_device on provisioning_job (device_id, created_at)`.execute(db);
+      // One running job per device, whatever the number of workers: the per-device lock.
+      await sql`
+        create unique index provisioning_job_one_running on provisioning_job (device_id)
+        where status = 'running'`.execute(db);
+      await sql`
+        create table job_fault (
+          id bigserial primary key,
+          job_id uuid not null references provisioning_job (id) on delete cascade,
+          device_id uuid not null,
+          attempt integer not null,
+          message text not null,
+          changes_done jsonb not null,
+          occurred_at timestamptz not null default now()
+        )`.execute(db);
+    },
+  },
 };

@@ -3,6 +3,8 @@ import type { OutboxTables } from '@fleet/outbox';
 
 export type TlsMode = 'verify' | 'pinned' | 'anonymous-dh';
 
+export type JobStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'canceled';
+
 export interface DevicesDatabase extends OutboxTables {
   device: {
     id: string;
@@ -68,6 +70,39 @@ export interface DevicesDatabase extends OutboxTables {
     actor_kind: string;
     actor_id: string | null;
     created_at: Generated<Date>;
+  };
+  provisioning_job: {
+    id: string;
+    tenant_id: string;
+    device_id: string;
+    template_id: string;
+    template_version: number;
+    variables: unknown;
+    status: JobStatus;
+    attempts: Generated<number>;
+    next_attempt_at: Generated<Date>;
+    lease_owner: string | null;
+    lease_until: Date | null;
+    cancel_requested: Generated<boolean>;
+    /** Counts of the changes made, per menu and action. */
+    summary: unknown;
+    error: string | null;
+    actor_kind: string;
+    actor_id: string | null;
+    created_at: Generated<Date>;
+    started_at: Date | null;
+    finished_at: Date | null;
+  };
+  job_fault: {
+    id: Generated<string>;
+    job_id: string;
+    device_id: string;
+    attempt: number;
+    /** The router's own words, or why it could not be reached. */
+    message: string;
+    /** The changes made before the fault: what the router now has of this attempt. */
+    changes_done: unknown;
+    occurred_at: Generated<Date>;
   };
   tenant_devices: {
     tenant_id: string;

@@ -157,6 +157,13 @@ export class TemplateStore {
     };
   }
 
+  /** A version's desired state with these values, for the jobs (which checked access when queued). */
+  async renderVersion(templateId: string, version: number, values: unknown): Promise<DesiredMenu[]> {
+    const chosen = (await this.versions(templateId)).find((candidate) => candidate.version === version);
+    if (!chosen) throw new NotFoundError('Template version');
+    return renderSpec(chosen.spec, resolveValues(chosen.variables, values));
+  }
+
   /** A template the principal holds the scope in; another tenant's answers as an unknown one. */
   async #visible(id: string, principal: Principal, scope: string): Promise<TemplateRow> {
     if (!isUuid(id)) throw new NotFoundError('Template');

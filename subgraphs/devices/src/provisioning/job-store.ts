@@ -1,0 +1,300 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { actorOf, outboxTablesOf, recordEvent, type EventActor } from '@fleet/outbox';
+import { BadUserInputError, hasScopeIn, NotFoundError, type Principal } from '@fleet/service-kit';
+import type { DevicesDatabase, JobStatus } from '../database/schema.js';
+import type { DeviceRegistry } from '../registry/device-registry.js';
+import type { TemplateStore } from '../templates/template-store.js';
+import type { PlannedChange } from './plan.js';
+
+export type JobRow = Selectable<DevicesDatabase['provisioning_job']>;
+export type FaultRow = Selectable<DevicesDatabase['job_fault']>;
+
+/** How many changes a job made, per menu and action. */
+export type JobSummary = Record<string, Partial<Record<PlannedChange['action'], number>>>;
+
+export function summarize(changes: readonly PlannedChange[]): JobSummary {
+  const summary: JobSummary = {};
+  for (const change of changes) {
+    const menu = (summary[change.menu] ??= {});
+    menu[change.action] = (menu[change.action] ?? 0) + 1;
+  }
+  return summary;
+}
+
+/**
+ * Provisioning jobs, durable in the database. A worker holds a job by a lease it renews while it
+ * works; a job whose lease ran out (its worker died) is taken up again, from the router's live
+ * state, so nothing is applied twice. One job runs per device at a time (a unique index), and at
+ * most `perTenant` per tenant.
+ */
+export class JobStore {
+  readonly #db: Kysely<DevicesDatabase>;
+  readonly #devices: DeviceRegistry;
+  readonly #templates: TemplateStore;
+  readonly #onEvent: () => void;
+
+  constructor(
+    db: Kysely<DevicesDatabase>,
+    parts: { devices: DeviceRegistry; templates: TemplateStore; onEvent: () => void },
+  ) {
+    this.#db = db;
+    this.#devices = parts.devices;
+    this.#templates = parts.templates;
+    this.#onEvent = parts.onEvent;
+  }
+
+  /** Queues a job, once the device, the template version and the device's values check out. */
+  async enqueue(
+    input: { deviceId: string; templateId: string; version?: number | null; variables?: unknown },
+    principal: Principal,
+  ): Promise<JobRow> {
+    const device = await this.#devices.get(input.deviceId);
+    if (!device || !hasScopeIn(principal, 'devices:write', device.tenant_id))
+      throw new NotFoundError('Device');
+    const template = await this.#templates.get(input.templateId, principal);
+    if (!template || template.tenantId !== device.tenant_id) throw new NotFoundError('Template');
+    const { version } = await this.#templates.render(template.id, input.version, input.variables, principal);
+    const actor = actorOf(principal);
+    const job = await this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('provisioning_job')
+        .values({
+          id: randomUUID(),
+          tenant_id: device.tenant_id,
+          device_id: device.id,
+          template_id: template.id,
+          template_version: version,
+          variables: JSON.stringify(input.variables ?? {}),
+          status: 'queued',
+          actor_kind: actor.kind,
+          actor_id: actor.id,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.#record(trx, row, 'provisioning.job-queued', actor, {});
+      return row;
+    });
+    this.#onEvent();
+    return job;
+  }
+
+  /**
+   * Takes the oldest job that is due and free: queued, waiting, or running under a lease that
+   * ran out; never a second one of a device, nor more than `perTenant` of a tenant.
+   */
+  async claim(owner: string, leaseMs: number, perTenant: number): Promise<JobRow | undefined> {
+    try {
+      const claimed = await sql<JobRow>`
+        update provisioning_job
+        set status = 'running', lease_owner = ${owner},
+            lease_until = now() + make_interval(secs => ${leaseMs / 1000}),
+            attempts = attempts + 1, started_at = coalesce(started_at, now())
+        where id = (
+          select j.id from provisioning_job j
+          where j.status in ('queued', 'waiting', 'running')
+            and j.next_attempt_at <= now()
+            and (j.lease_until is null or j.lease_until < now())
+            and not exists (
+              select 1 from provisioning_job o
+              where o.device_id = j.device_id and o.id <> j.id and o.status = 'running')
+            and (select count(*) from provisioning_job t
+                 where t.tenant_id = j.tenant_id and t.status = 'running' and t.lease_until >= now()) < ${perTenant}
+          order by j.created_at
+          limit 1
+          for update skip locked)
+        returning *`.execute(this.#db);
+      return claimed.rows[0];
+    } catch (error) {
+      // Another worker took the device's turn at the same moment (the unique index): next time.
+      if ((error as { code?: string }).code === '23505') return undefined;
+      throw error;
+    }
+  }
+
+  /** Renews a lease; answers whether the job should stop (canceled, or taken by another). */
+  async renew(id: string, owner: string, leaseMs: number): Promise<{ held: boolean; cancel: boolean }> {
+    const row = await this.#db
+      .updateTable('provisioning_job')
+      .set({ lease_until: sql<Date>`now() + make_interval(secs => ${leaseMs / 1000})` })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'running')
+      .returning('cancel_requested')
+      .executeTakeFirst();
+    return { held: row !== undefined, cancel: row?.cancel_requested ?? false };
+  }
+
+  /** Ends a job; its event carries the summary of what changed. */
+  async finish(
+    job: JobRow,
+    owner: string,
+    outcome: {
+      status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>;
+      summary: JobSummary;
+      error?: string;
+    },
+  ): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('provisioning_job')
+        .set({
+          status: outcome.status,
+          summary: JSON.stringify(outcome.summary),
+          error: outcome.error ?? null,
+          lease_owner: null,
+          lease_until: null,
+          finished_at: sql<Date>`now()`,
+        })
+        .where('id', '=', job.id)
+        .where('lease_owner', '=', owner)
+        .returningAll()
+        .executeTakeFirst();
+      if (row) {
+        await this.#record(
+          trx,
+          row,
+          `provisioning.job-${outcome.status}`,
+          { kind: 'system', id: null },
+          {
+            summary: outcome.summary,
+            ...(outcome.error ? { error: outcome.error } : {}),
+          },
+        );
+      }
+    });
+    this.#onEvent();
+  }
+
+  /** Puts a job back to wait for its next attempt (`waiting`: the device is offline). */
+  async reschedule(job: JobRow, owner: string, status: 'queued' | 'waiting', delayMs: number, error: string) {
+    await this.#db
+      .updateTable('provisioning_job')
+      .set({
+        status,
+        error,
+        lease_owner: null,
+        lease_until: null,
+        next_attempt_at: sql<Date>`now() + make_interval(secs => ${delayMs / 1000})`,
+      })
+      .where('id', '=', job.id)
+      .where('lease_owner', '=', owner)
+      .execute();
+  }
+
+  async recordFault(job: JobRow, message: string, changesDone: readonly PlannedChange[]): Promise<void> {
+    await this.#db
+      .insertInto('job_fault')
+      .values({
+        job_id: job.id,
+        device_id: job.device_id,
+        attempt: job.attempts,
+        message,
+        changes_done: JSON.stringify(changesDone),
+      })
+      .execute();
+  }
+
+  /** A failed or canceled job, queued again now. */
+  async retry(id: string, principal: Principal): Promise<JobRow> {
+    const job = await this.#writable(id, principal);
+    if (job.status !== 'failed' && job.status !== 'canceled') {
+      throw new BadUserInputError(
+        `Only a failed or canceled job can be retried; this one is ${job.status}`,
+        'id',
+      );
+    }
+    return this.#db
+      .updateTable('provisioning_job')
+      .set({
+        status: 'queued',
+        error: null,
+        cancel_requested: false,
+        next_attempt_at: sql<Date>`now()`,
+        finished_at: null,
+      })
+      .where('id', '=', job.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Cancels a job not yet running; a running one stops before its next change. */
+  async cancel(id: string, principal: Principal): Promise<JobRow> {
+    const job = await this.#writable(id, principal);
+    if (job.status === 'queued' || job.status === 'waiting') {
+      return this.#db
+        .updateTable('provisioning_job')
+        .set({ status: 'canceled', finished_at: sql<Date>`now()` })
+        .where('id', '=', job.id)
+        .where('status', 'in', ['queued', 'waiting'])
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    }
+    if (job.status !== 'running') throw new BadUserInputError(`The job is ${job.status} already`, 'id');
+    return this.#db
+      .updateTable('provisioning_job')
+      .set({ cancel_requested: true })
+      .where('id', '=', job.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async get(id: string, principal: Principal): Promise<JobRow | undefined> {
+    const job = await this.#row(id);
+    return job && hasScopeIn(principal, 'devices:read', job.tenant_id) ? job : undefined;
+  }
+
+  async listByDevice(deviceId: string): Promise<JobRow[]> {
+    return this.#db
+      .selectFrom('provisioning_job')
+      .selectAll()
+      .where('device_id', '=', deviceId)
+      .orderBy('created_at', 'desc')
+      .limit(100)
+      .execute();
+  }
+
+  async faults(jobId: string): Promise<FaultRow[]> {
+    return this.#db.selectFrom('job_fault').selectAll().where('job_id', '=', jobId).orderBy('id').execute();
+  }
+
+  async #row(id: string): Promise<JobRow | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    return this.#db
+      .selectFrom('provisioning_job')
+      .selectAll()
+      .where('id', '=', id.toLowerCase())
+      .executeTakeFirst();
+  }
+
+  async #writable(id: string, principal: Principal): Promise<JobRow> {
+    const job = await this.#row(id);
+    if (!job || !hasScopeIn(principal, 'devices:write', job.tenant_id)) throw new NotFoundError('Job');
+    return job;
+  }
+
+  async #record(
+    trx: Parameters<typeof outboxTablesOf>[0],
+    job: JobRow,
+    type: string,
+    actor: EventActor,
+    extra: Record<string, unknown>,
+  ): Promise<void> {
+    await recordEvent(outboxTablesOf(trx), {
+      aggregateType: 'provisioning-job',
+      aggregateId: job.id,
+      type,
+      tenantId: job.tenant_id,
+      actor,
+      payload: {
+        id: job.id,
+        deviceId: job.device_id,
+        templateId: job.template_id,
+        templateVersion: job.template_version,
+        status: job.status,
+        attempts: job.attempts,
+        ...extra,
+      },
+    });
+  }
+}

@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import {
+  RouterConnectionError,
+  RouterError,
+  RouterLoginError,
+  RouterTimeoutError,
+  RouterTrapError,
+  RouterUnavailableError,
+} from '@fleet/router-api';
+import type { Logger } from '@fleet/service-kit';
+import type { DeviceRegistry } from '../registry/device-registry.js';
+import type { TemplateStore } from '../templates/template-store.js';
+import { executeChanges } from './execute-changes.js';
+import { summarize, type JobRow, type JobStore } from './job-store.js';
+import { planChanges, type PlannedChange } from './plan.js';
+import { readLiveState } from './provisioning.js';
+
+export interface JobWorkerOptions {
+  jobs: JobStore;
+  devices: DeviceRegistry;
+  templates: TemplateStore;
+  logger: Logger;
+  /** Jobs this process runs at once. */
+  concurrency: number;
+  /** Jobs of one tenant running at once, across every process. */
+  perTenant: number;
+  pollMs: number;
+  leaseMs: number;
+  /** First wait before a retry; it doubles with each attempt, up to `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** Attempts of a job that keeps failing on a router that is up, before it fails. */
+  maxAttempts: number;
+}
+
+/** Stopped between two changes because the job was canceled or its lease lost. */
+class Interrupted extends Error {}
+
+/**
+ * Runs provisioning jobs: plan from the router's live state, make the changes one by one (the
+ * job may be canceled between two), then read back and plan again, which must come out empty.
+ * An unreachable router puts the job in `waiting` (it is tried again, with backoff, until it
+ * can be reached or the job is canceled); a router that refuses a change fails the job with the
+ * router's own message and the changes made before it; a connection lost mid-apply is retried
+ * from the live state. Whatever killed a worker, the job resumes where the router stands.
+ */
+export class JobWorker {
+  readonly #options: JobWorkerOptions;
+  readonly #owner = `worker-${randomUUID()}`;
+  readonly #running = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  constructor(options: JobWorkerOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    await Promise.allSettled([...this.#running]);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopping) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#poll(), delayMs);
+  }
+
+  async #poll(): Promise<void> {
+    try {
+      while (!this.#stopping && this.#running.size < this.#options.concurrency) {
+        const job = await this.#options.jobs.claim(
+          this.#owner,
+          this.#options.leaseMs,
+          this.#options.perTenant,
+        );
+        if (!job) break;
+        const run = this.#run(job).finally(() => {
+          this.#running.delete(run);
+          this.#schedule(0);
+        });
+        this.#running.add(run);
+      }
+    } catch (error) {
+      this.#options.logger.error({ err: error }, 'could not take provisioning jobs');
+    }
+    this.#schedule(this.#options.pollMs);
+  }
+
+  async #run(job: JobRow): Promise<void> {
+    const { jobs, devices, templates, logger } = this.#options;
+    const log = logger.child({ jobId: job.id, deviceId: job.device_id, attempt: job.attempts });
+    const done: PlannedChange[] = [];
+    let interrupted: 'cancel' | 'lost' | undefined;
+    const lease = setInterval(() => {
+      void jobs.renew(job.id, this.#owner, this.#options.leaseMs).then(
+        ({ held, cancel }) => {
+          if (!held) interrupted = 'lost';
+          else if (cancel) interrupted = 'cancel';
+        },
+        (error: unknown) => log.warn({ err: error }, 'could not renew the lease of a job'),
+      );
+    }, this.#options.leaseMs / 3);
+    try {
+      const device = await devices.get(job.device_id);
+      if (!device) {
+        await jobs.finish(job, this.#owner, {
+          status: 'failed',
+          summary: {},
+          error: 'The device was removed',
+        });
+        return;
+      }
+      const desired = await templates.renderVersion(job.template_id, job.template_version, job.variables);
+      const client = await devices.clientFor(device);
+      try {
+        const changes = planChanges(desired, await readLiveState(client, desired));
+        for (const change of changes) {
+          if (interrupted) throw new Interrupted(interrupted);
+          await executeChanges(client, [change]);
+          done.push(change);
+        }
+        const left = planChanges(desired, await readLiveState(client, desired));
+        if (left.length > 0) {
+          const message = `After the changes the router still differs in ${left.length} places`;
+          await jobs.recordFault(job, message, done);
+          await jobs.finish(job, this.#owner, { status: 'failed', summary: summarize(done), error: message });
+          return;
+        }
+        await jobs.finish(job, this.#owner, { status: 'succeeded', summary: summarize(done) });
+        log.info({ changes: done.length }, 'provisioning job succeeded');
+      } finally {
+        await client.close();
+      }
+    } catch (error) {
+      await this.#failed(job, error, done).catch((failure: unknown) =>
+        log.error({ err: failure }, 'could not record the outcome of a job'),
+      );
+    } finally {
+      clearInterval(lease);
+    }
+  }
+
+  async #failed(job: JobRow, error: unknown, done: readonly PlannedChange[]): Promise<void> {
+    const { jobs, logger } = this.#options;
+    const summary = summarize(done);
+    if (error instanceof Interrupted) {
+      if (error.message === 'cancel') await jobs.finish(job, this.#owner, { status: 'canceled', summary });
+      return; // A lost lease: the job is another worker's now.
+    }
+    const message =
+      error instanceof RouterError ? error.message : error instanceof Error ? error.message : String(error);
+    const backoff = Math.min(
+      this.#options.backoffMs * 2 ** Math.max(0, job.attempts - 1),
+      this.#options.maxBackoffMs,
+    );
+    if (done.length === 0 && isUnreachable(error)) {
+      // Offline: wait for the device, however long, rather than fail.
+      await jobs.reschedule(job, this.#owner, 'waiting', backoff, message);
+      return;
+    }
+    await jobs.recordFault(job, message, done);
+    if (isTransient(error) && job.attempts < this.#options.maxAttempts) {
+      await jobs.reschedule(job, this.#owner, 'queued', backoff, message);
+      return;
+    }
+    logger.warn({ jobId: job.id, reason: message }, 'provisioning job failed');
+    await jobs.finish(job, this.#owner, { status: 'failed', summary, error: message });
+  }
+}
+
+function isUnreachable(error: unknown): boolean {
+  return (
+    error instanceof RouterUnavailableError ||
+    error instanceof RouterConnectionError ||
+    error instanceof RouterTimeoutError
+  );
+}
+
+/** Worth another attempt: the router was lost, not refusing. */
+function isTransient(error: unknown): boolean {
+  return isUnreachable(error) && !(error instanceof RouterLoginError) && !(error instanceof RouterTrapError);
+}
