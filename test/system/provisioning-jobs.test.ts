@@ -144,7 +144,53 @@ describe.each(await engineMatrix())('provisioning jobs on $engine', ({ engine, e
     expect(plan.data!.planProvisioning.empty).toBe(true);
     const second = await settled((await apply(deviceId)).id);
     expect(second).toMatchObject({ status: 'succeeded', summary: {} });
+    // Safe apply: the revert timer armed before the management changes was called off.
+    expect(routers.routers[0]!.rows('/system/scheduler').map((row) => row.name)).toEqual([]);
   });
+
+  it.runIf(enabled)(
+    'leaves the revert on a router it can no longer reach after a management change',
+    async () => {
+      const router = routers.inventory()[4]!;
+      const simulated = routers.routers[4]!;
+      const deviceId = await enroll(router, 'r4');
+      simulated.faults.latencyMs = 100;
+      const queued = await apply(deviceId);
+      // The moment the revert timer covers a firewall rule, the router drops off the network.
+      await eventually(
+        () =>
+          Promise.resolve(
+            simulated
+              .rows('/system/scheduler')
+              .some(
+                (row) =>
+                  row.name?.startsWith('fleet-revert-') &&
+                  row['on-event']?.includes('/ip firewall filter remove'),
+              )
+              ? true
+              : undefined,
+          ),
+        20_000,
+      );
+      simulated.setOffline(true);
+      const failed = await settled(queued.id);
+      simulated.setOffline(false);
+      simulated.faults.latencyMs = 0;
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toMatch(
+        /^Lost access to the router after a change to its management access; it undoes the job's changes by itself within \d+ s$/,
+      );
+      const [timer] = simulated
+        .rows('/system/scheduler')
+        .filter((row) => row.name?.startsWith('fleet-revert-'));
+      expect(timer).toBeDefined();
+      // The revert removes its own entry, then undoes the changes, newest first.
+      const script = timer!['on-event']!;
+      expect(script.startsWith(`/system scheduler remove [find name="${timer!.name}"]`)).toBe(true);
+      expect(script).toMatch(/:do \{ \/ip firewall filter remove \*[0-9A-F]+ \} on-error=\{\}/);
+      expect(script).toContain('/ip service set');
+    },
+  );
 
   it.runIf(enabled)('refuses bad values before queuing anything', async () => {
     const deviceId = await enroll(routers.inventory()[1]!, 'r1');

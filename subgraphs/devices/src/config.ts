@@ -79,6 +79,12 @@ export const devicesConfigSpec = {
     min: 1,
     max: 100,
   }),
+  SAFE_APPLY_REVERT_S: integer({
+    doc: 'Safe apply: a router whose management access a job changed undoes the changes after this many seconds, unless the platform can still reach it and calls the revert off.',
+    default: 300,
+    min: 30,
+    max: 86_400,
+  }),
   MAX_DEVICES_PER_TENANT: integer({
     doc: "Most devices a tenant may have (until billing's plans set each tenant's quota).",
     default: 250,

@@ -69,6 +69,7 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         backoffMs: config.JOB_BACKOFF_MS,
         maxBackoffMs: config.JOB_MAX_BACKOFF_MS,
         maxAttempts: config.JOB_MAX_ATTEMPTS,
+        revertAfterSeconds: config.SAFE_APPLY_REVERT_S,
       });
       return {
         context: (request) => ({ devices, enrollments, templates, provisioning, jobs, request }),

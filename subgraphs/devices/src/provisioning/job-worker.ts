@@ -1,19 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import {
   RouterConnectionError,
-  RouterError,
   RouterLoginError,
+  type RouterClient,
   RouterTimeoutError,
   RouterTrapError,
   RouterUnavailableError,
 } from '@fleet/router-api';
 import type { Logger } from '@fleet/service-kit';
-import type { DeviceRegistry } from '../registry/device-registry.js';
+import type { DeviceRegistry, DeviceRow } from '../registry/device-registry.js';
 import type { TemplateStore } from '../templates/template-store.js';
-import { executeChanges } from './execute-changes.js';
+import { executeChange } from './execute-changes.js';
 import { summarize, type JobRow, type JobStore } from './job-store.js';
 import { planChanges, type PlannedChange } from './plan.js';
 import { readLiveState } from './provisioning.js';
+import { MANAGEMENT_MENUS, RevertTimer } from './revert-timer.js';
 
 export interface JobWorkerOptions {
   jobs: JobStore;
@@ -31,10 +32,15 @@ export interface JobWorkerOptions {
   maxBackoffMs: number;
   /** Attempts of a job that keeps failing on a router that is up, before it fails. */
   maxAttempts: number;
+  /** Safe apply: how long after a change to management access the router undoes it, unconfirmed. */
+  revertAfterSeconds: number;
 }
 
 /** Stopped between two changes because the job was canceled or its lease lost. */
 class Interrupted extends Error {}
+
+/** The platform cannot reach the router after changing management access: the router reverts. */
+class LostAccess extends Error {}
 
 /**
  * Runs provisioning jobs: plan from the router's live state, make the changes one by one (the
@@ -118,14 +124,20 @@ export class JobWorker {
       }
       const desired = await templates.renderVersion(job.template_id, job.template_version, job.variables);
       const client = await devices.clientFor(device);
+      let revert: RevertTimer | undefined;
       try {
         const changes = planChanges(desired, await readLiveState(client, desired));
         for (const change of changes) {
           if (interrupted) throw new Interrupted(interrupted);
-          await executeChanges(client, [change]);
+          const risky = MANAGEMENT_MENUS.has(change.menu);
+          if (risky && !revert)
+            revert = await RevertTimer.arm(client, job.id, this.#options.revertAfterSeconds);
+          const addedId = await executeChange(client, change);
           done.push(change);
+          if (risky) await revert!.record(change, addedId);
         }
         const left = planChanges(desired, await readLiveState(client, desired));
+        if (revert) await this.#confirmAccess(device, revert);
         if (left.length > 0) {
           const message = `After the changes the router still differs in ${left.length} places`;
           await jobs.recordFault(job, message, done);
@@ -134,6 +146,11 @@ export class JobWorker {
         }
         await jobs.finish(job, this.#owner, { status: 'succeeded', summary: summarize(done) });
         log.info({ changes: done.length }, 'provisioning job succeeded');
+      } catch (error) {
+        // A change to management access may be what cut the connection: the revert stays on the
+        // router unless the platform can still get in (then the job fails or retries as it would).
+        if (revert && !(error instanceof LostAccess)) await this.#confirmAccess(device, revert);
+        throw error;
       } finally {
         await client.close();
       }
@@ -146,6 +163,22 @@ export class JobWorker {
     }
   }
 
+  /** Reaches the router afresh, as the platform will next time, then calls the revert off. */
+  async #confirmAccess(device: DeviceRow, revert: RevertTimer): Promise<void> {
+    let probe: RouterClient | undefined;
+    try {
+      probe = await this.#options.devices.clientFor(device);
+      await probe.print('/system/identity');
+      await revert.confirm(probe);
+    } catch {
+      throw new LostAccess(
+        `Lost access to the router after a change to its management access; it undoes the job's changes by itself within ${this.#options.revertAfterSeconds} s`,
+      );
+    } finally {
+      await probe?.close();
+    }
+  }
+
   async #failed(job: JobRow, error: unknown, done: readonly PlannedChange[]): Promise<void> {
     const { jobs, logger } = this.#options;
     const summary = summarize(done);
@@ -153,8 +186,12 @@ export class JobWorker {
       if (error.message === 'cancel') await jobs.finish(job, this.#owner, { status: 'canceled', summary });
       return; // A lost lease: the job is another worker's now.
     }
-    const message =
-      error instanceof RouterError ? error.message : error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof LostAccess) {
+      await jobs.recordFault(job, message, done);
+      await jobs.finish(job, this.#owner, { status: 'failed', summary, error: message });
+      return;
+    }
     const backoff = Math.min(
       this.#options.backoffMs * 2 ** Math.max(0, job.attempts - 1),
       this.#options.maxBackoffMs,

@@ -3,7 +3,7 @@ import { RouterClient } from '@fleet/router-api';
 import { startSimulator, type Simulator } from '@fleet/routeros-sim';
 import { renderSpec, validateSpec } from '../templates/template-spec.js';
 import { resolveValues, validateDeclarations } from '../templates/template-variables.js';
-import { executeChanges } from './execute-changes.js';
+import { executeChange } from './execute-changes.js';
 import { planChanges } from './plan.js';
 import { readLiveState } from './provisioning.js';
 
@@ -96,7 +96,7 @@ describe('provisioning plans', () => {
 
   it('carried out, leaves nothing to plan, with the template rule order and dynamic items intact', async () => {
     const routesBefore = (await client.print('/ip/route')).filter((row) => row.dynamic === 'true');
-    await executeChanges(client, await plan());
+    for (const change of await plan()) await executeChange(client, change);
     expect(await plan()).toEqual([]);
     expect(await filterRules()).toEqual(['A', 'B', 'C']);
     const [identity] = await client.print('/system/identity');
