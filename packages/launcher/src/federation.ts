@@ -82,10 +82,6 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   const logs = new Map<ServiceName, string[]>();
   const ports = new Map<ServiceName, number>();
   let initialAdmin: InitialAdmin | undefined;
-  // Devices writes the gateway's address into enrollment scripts before the gateway starts:
-  // when any free port will do, one is chosen now.
-  if (options.ports?.gateway === 0) ports.set('gateway', await freePort());
-
   const urlOf = (service: ServiceName): string => {
     const port = ports.get(service) ?? configuredPort(service);
     if (port === undefined) throw new Error(`${service} has not started`);
@@ -97,8 +93,12 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   const configuredPort = (service: ServiceName): number | undefined => {
     const requested =
       options.ports?.[service] ?? Number(userEnv[`${service.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[service]);
-    return requested > 0 ? requested : undefined;
+    return requested === 0 ? undefined : requested;
   };
+
+  // Devices writes the gateway's address into enrollment scripts before the gateway starts:
+  // when any free port will do (port 0), one is chosen now.
+  if (configuredPort('gateway') === undefined) ports.set('gateway', await freePort());
 
   const envOf = (service: ServiceName): NodeJS.ProcessEnv => {
     const prefix = `${service.toUpperCase()}_`;
