@@ -21,7 +21,10 @@ import { encodeLength, legacyLoginResponse, SentenceDecoder, WireError } from '@
  * 5. Certificate pinning. The library hands its TLS options straight to `tls.connect` and logs in
  *    as soon as TLS is up; a pinned SHA-256 fingerprint is now checked before anything is sent.
  * 6. Connection errors lost their reason (refused, reset, certificate not trusted) when the
- *    library rewrapped them; they now reach the caller as Node raised them.
+ *    library rewrapped them; they now reach the caller as Node raised them. And a socket error
+ *    after the library had torn the connection down (a router that closes during the TLS
+ *    handshake: 'end', then ECONNRESET) was emitted with no listener left, ending the process;
+ *    it is dropped now, the connection having failed already.
  * 7. Login. An unexpected answer to `/login` left the library's login neither failed nor done (a
  *    rejection nobody returned): the connection counted as logged in, and the stray rejection
  *    could end the process. Login is now plain first, the pre-6.43 challenge when the router
@@ -51,6 +54,7 @@ interface ConnectorInternals {
   socket: { getPeerCertificate(): { fingerprint256?: string } };
   onError(error: Error): void;
   emit(event: string, ...args: unknown[]): boolean;
+  listenerCount(event: string): number;
   destroy(): void;
 }
 
@@ -157,10 +161,10 @@ export function applyNodeRouterOsFixes(): void {
       }
     };
 
-  // 6: errors as raised, with their code and message.
+  // 6: errors as raised, with their code and message; none after the connector was torn down.
   (Connector.prototype as unknown as { onError: (this: ConnectorInternals, error: Error) => void }).onError =
     function (this: ConnectorInternals, error: Error): void {
-      this.emit('error', error, this);
+      if (this.listenerCount('error') > 0) this.emit('error', error, this);
       this.destroy();
     };
 }

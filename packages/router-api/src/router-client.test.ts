@@ -4,6 +4,7 @@ import {
   EmptySelectorError,
   RouterClient,
   RouterConnectionError,
+  RouterError,
   RouterLoginError,
   RouterTimeoutError,
   RouterTrapError,
@@ -228,6 +229,35 @@ describe('hazards of the published library, fixed', () => {
     await expect(api.print('/system/resource')).rejects.toBeInstanceOf(RouterConnectionError);
     v649.faults.dropMidSentence = true;
     await expect(api.print('/interface')).rejects.toBeInstanceOf(RouterConnectionError);
+  });
+
+  it('a router that hangs up during the TLS handshake fails the call, not the process', async () => {
+    // The socket ends, the library tears the connection down and drops its listeners, then the
+    // same socket reports ECONNRESET: with no listener left, that error ended the process.
+    const rude = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve));
+    const port = (rude.address() as AddressInfo).port;
+    try {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const api = new RouterClient(
+          {
+            name: 'rude',
+            host: '127.0.0.1',
+            port,
+            username: 'admin',
+            password: 'admin',
+            tls: { mode: 'pinned', fingerprint256: v718.fingerprint256 },
+          },
+          { minBackoffMs: 1 },
+        );
+        clients.push(api);
+        await expect(api.print('/system/identity')).rejects.toBeInstanceOf(RouterError);
+      }
+      // Late socket errors arrive after the calls failed: the process must still be here.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      rude.close();
+    }
   });
 
   it('an error event of the library never crashes the process', async () => {
