@@ -40,6 +40,13 @@ export { openDatabase, type Database, type DatabaseOptions, type Engine } from '
 export { ANONYMOUS, encodePrincipal, type Principal } from './identity/principal.js';
 export { hasScopeIn, isPlatformAdmin, isPlatformReader, isSelf } from './identity/access-policy.js';
 export {
+  accessRules,
+  type AccessRules,
+  denyByDefault,
+  inputTenantArgument,
+  tenantIdArgument,
+} from './identity/access-rules.js';
+export {
   closeGracefully,
   createHttpServer,
   HttpError,

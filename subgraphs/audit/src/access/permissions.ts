@@ -1,5 +1,5 @@
-import { allow, deny, rule, shield, type IRules } from 'graphql-shield';
-import { ForbiddenError, isPlatformReader, type SignedRequest } from '@fleet/service-kit';
+import { allow, rule, type IRules } from 'graphql-shield';
+import { accessRules, denyByDefault, isPlatformReader, type SignedRequest } from '@fleet/service-kit';
 import { canSeeEvent } from './policy.js';
 
 /** What the rules read from the context: the request the gateway signed, with its principal. */
@@ -7,14 +7,12 @@ interface RuleContext {
   request: SignedRequest;
 }
 
+const { isSignedIn } = accessRules((context: RuleContext) => context.request.principal);
+
 /** An event as the resolvers shape it; only its tenant matters here. */
 interface EventParent {
   tenantId?: string | null;
 }
-
-const isSignedIn = rule({ cache: 'contextual' })(
-  (_parent, _args, ctx: RuleContext) => ctx.request.principal.kind !== 'anonymous',
-);
 
 /** The whole log and its chain span every tenant: for platform operators only. */
 const platformReader = rule({ cache: 'contextual' })((_parent, _args, ctx: RuleContext) =>
@@ -55,9 +53,4 @@ export const rules: IRules = {
  * listed here is denied. The gateway decides first; this is the subgraph's own decision, never
  * skipped.
  */
-export const permissions = shield(rules, {
-  fallbackRule: deny,
-  fallbackError: () => new ForbiddenError(),
-  allowExternalErrors: true,
-  debug: false,
-});
+export const permissions = denyByDefault(rules);
