@@ -176,9 +176,7 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       _: unknown,
       { templates }: DevicesContext,
     ) => {
-      const template = (await templates.listByTenant(job.tenantId)).find(
-        (candidate) => candidate.id === job.template.id,
-      );
+      const template = await templates.byId(job.template.id);
       return template ? templateToGraphQL(template) : null;
     },
     faults: async (job: { id: string }, _: unknown, { jobs }: DevicesContext) =>

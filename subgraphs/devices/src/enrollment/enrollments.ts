@@ -5,7 +5,7 @@ import { BadUserInputError, NotFoundError, type Principal } from '@fleet/service
 import type { CredentialVault } from '../credentials/credential-vault.js';
 import type { DevicesDatabase } from '../database/schema.js';
 import type { DeviceRegistry, DeviceRow } from '../registry/device-registry.js';
-import { validateDeviceDetails } from '../registry/device-input.js';
+import { fingerprintNotation, validateDeviceDetails } from '../registry/device-input.js';
 import type { RouterNetworks } from '../routers/router-networks.js';
 import { probeRouter, type ProbeTimeouts } from '../routers/router-probe.js';
 import { enrollmentScript } from './routeros-script.js';
@@ -160,7 +160,7 @@ export class Enrollments {
       sealed: Buffer.from(enrollment.credentials),
       keyVersion: enrollment.credentials_key_version,
     });
-    const fingerprint256 = claim.fingerprint.replace(/:/g, '').toUpperCase().match(/../g)!.join(':');
+    const fingerprint256 = fingerprintNotation(claim.fingerprint);
     const tls = { mode: 'pinned' as const, fingerprint256 };
     const reachable = await this.#options.networks.addressOf(address);
     const facts = await probeRouter(

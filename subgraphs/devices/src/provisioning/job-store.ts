@@ -3,6 +3,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { actorOf, outboxTablesOf, recordEvent, type EventActor } from '@fleet/outbox';
 import { BadUserInputError, hasScopeIn, NotFoundError, type Principal } from '@fleet/service-kit';
 import type { DevicesDatabase, JobStatus } from '../database/schema.js';
+import { isUuid } from '../registry/device-input.js';
 import type { DeviceRegistry } from '../registry/device-registry.js';
 import type { TemplateStore } from '../templates/template-store.js';
 import type { PlannedChange } from './plan.js';
@@ -259,7 +260,7 @@ export class JobStore {
   }
 
   async #row(id: string): Promise<JobRow | undefined> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    if (!isUuid(id)) return undefined;
     return this.#db
       .selectFrom('provisioning_job')
       .selectAll()

@@ -123,11 +123,16 @@ function validateTls(input: RouterTlsInput): RouterTls {
           'tls.fingerprint',
         );
       }
-      return { mode: 'pinned', fingerprint256: hex.toUpperCase().match(/../g)!.join(':') };
+      return { mode: 'pinned', fingerprint256: fingerprintNotation(hex) };
     }
     case 'ANONYMOUS_DH':
       return { mode: 'anonymous-dh' };
   }
+}
+
+/** A SHA-256 fingerprint as Node prints it (`AB:CD:…`), from 64 hex digits with or without colons. */
+export function fingerprintNotation(hex: string): string {
+  return hex.replace(/:/g, '').toUpperCase().match(/../g)!.join(':');
 }
 
 function validateTags(tags: readonly string[]): string[] {

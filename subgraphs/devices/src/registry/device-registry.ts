@@ -12,7 +12,12 @@ import {
 import type { CredentialVault, RouterCredentials } from '../credentials/credential-vault.js';
 import type { DevicesDatabase } from '../database/schema.js';
 import type { RouterNetworks } from '../routers/router-networks.js';
-import { probeRouter, type ProbeTimeouts, type RouterFacts } from '../routers/router-probe.js';
+import {
+  probeRouter,
+  withServername,
+  type ProbeTimeouts,
+  type RouterFacts,
+} from '../routers/router-probe.js';
 import {
   isUuid,
   validateCreateDevice,
@@ -191,7 +196,7 @@ export class DeviceRegistry {
         port: device.port,
         username: credentials.username,
         password: credentials.password,
-        tls: tls.mode === 'verify' && !tls.servername ? { ...tls, servername: device.host } : tls,
+        tls: withServername(tls, device.host),
       },
       { ...this.#options.timeouts, maxConcurrentCalls: 4 },
     );

@@ -74,6 +74,6 @@ export async function probeRouter(
 }
 
 /** Certificates name the host the operator gave, not the address it resolved to. */
-function withServername(tls: RouterTls, host: string): RouterTls {
+export function withServername(tls: RouterTls, host: string): RouterTls {
   return tls.mode === 'verify' && !tls.servername ? { ...tls, servername: host } : tls;
 }

@@ -112,6 +112,12 @@ export class TemplateStore {
     }
   }
 
+  /** A template by id, for objects whose access was checked already (a job's template). */
+  async byId(id: string): Promise<TemplateRow | undefined> {
+    const row = await this.#db.selectFrom('template').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toTemplate(row) : undefined;
+  }
+
   async listByTenant(tenantId: string): Promise<TemplateRow[]> {
     if (!isUuid(tenantId)) return [];
     const rows = await this.#db
