@@ -34,6 +34,8 @@ export interface SubgraphServiceOptions<DB, C extends object> {
   resolvers: GraphQLResolverMap<C>;
   /** Wraps the built schema, e.g. with the subgraph's authorization rules. */
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
+  /** Serve the schema's subscriptions over graphql-ws (signed upgrades, as every call). */
+  subscriptions?: boolean;
   /** Builds the service's parts on its freshly opened database. */
   setup(db: Kysely<DB>): SubgraphParts<C> | Promise<SubgraphParts<C>>;
 }
@@ -70,6 +72,7 @@ export async function startSubgraph<DB, C extends object>(
     ...(options.wrapSchema ? { wrapSchema: options.wrapSchema } : {}),
     context: (request) => parts.context(request),
     ...(parts.routes ? { routes: parts.routes } : {}),
+    ...(options.subscriptions ? { subscriptions: true } : {}),
   });
   const workers = parts.workers ?? [];
   const stop = async (): Promise<void> => {

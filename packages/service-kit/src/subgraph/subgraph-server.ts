@@ -21,6 +21,7 @@ import {
 } from '../http/http-server.js';
 import { SignatureCheck, type SignedRequest } from '../http/signed-requests.js';
 import type { Logger } from '../logging/logger.js';
+import { attachSubscriptionServer } from './subscription-server.js';
 
 /** A signed endpoint besides /graphql, such as audit's ingest. */
 export interface SignedRoute {
@@ -44,6 +45,8 @@ export interface SubgraphServerOptions<C extends object> {
   context(request: SignedRequest): C;
   /** Further signed POST endpoints by path. */
   routes?: Record<string, SignedRoute>;
+  /** Serve the schema's subscriptions over graphql-ws on /graphql (signed upgrades only). */
+  subscriptions?: boolean;
 }
 
 export interface SubgraphServer {
@@ -59,9 +62,10 @@ export interface SubgraphServer {
  */
 export function createSubgraphServer<C extends object>(options: SubgraphServerOptions<C>): SubgraphServer {
   const { logger } = options;
-  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers }]);
+  const built = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers }]);
+  const schema = options.wrapSchema ? options.wrapSchema(built) : built;
   const apollo = new ApolloServer<C>({
-    schema: options.wrapSchema ? options.wrapSchema(schema) : schema,
+    schema,
     // Only the gateway can reach this server, and it plans from the composed supergraph.
     introspection: true,
     csrfPrevention: true,
@@ -111,6 +115,16 @@ export function createSubgraphServer<C extends object>(options: SubgraphServerOp
   };
 
   const http = createHttpServer(handle, logger);
+  const subscriptions = options.subscriptions
+    ? attachSubscriptionServer<C>({
+        http,
+        schema,
+        signatures,
+        keys: gatewayKeys,
+        logger,
+        context: (request) => options.context(request),
+      })
+    : undefined;
   return {
     http,
     async start(host, port) {
@@ -120,6 +134,7 @@ export function createSubgraphServer<C extends object>(options: SubgraphServerOp
       return bound;
     },
     async stop() {
+      await subscriptions?.close();
       await closeGracefully(http, 10_000);
       await apollo.stop();
     },
