@@ -2,6 +2,7 @@ import { keyProviderConfigSpec } from '@fleet/envelope';
 import {
   integer,
   producerConfigSpec,
+  redisUrl,
   string,
   subgraphConfigSpec,
   url,
@@ -84,6 +85,50 @@ export const devicesConfigSpec = {
     default: 300,
     min: 30,
     max: 86_400,
+  }),
+  STATUS_INTERVAL_MS: integer({
+    doc: 'How often the status pollers read each device (resources and interface counters).',
+    default: 10_000,
+    min: 100,
+    max: 3_600_000,
+  }),
+  STATUS_TIMEOUT_MS: integer({
+    doc: 'Longest wait for a status poll (connecting included) before it counts as unanswered.',
+    default: 5_000,
+    min: 100,
+    max: 120_000,
+  }),
+  STATUS_OFFLINE_AFTER: integer({
+    doc: 'Unanswered polls in a row before a device counts as offline.',
+    default: 3,
+    min: 1,
+    max: 100,
+  }),
+  STATUS_ONLINE_AFTER: integer({
+    doc: 'Answered polls in a row before an offline device counts as online again.',
+    default: 2,
+    min: 1,
+    max: 100,
+  }),
+  STATUS_SUBSCRIBER_BUFFER: integer({
+    doc: 'Events kept for a slow subscriber before the oldest are dropped (statuses are latest-value).',
+    default: 64,
+    min: 1,
+    max: 10_000,
+  }),
+  REDIS_URL: redisUrl({
+    doc: 'Redis shared by the devices replicas: live events cross replicas through its pub/sub, and the replicas share the polling of the fleet (each device polled by exactly one). Unset: one process, events in memory.',
+  }),
+  REDIS_NAMESPACE: string({
+    doc: 'Prefix of the keys and channels in Redis, so that several deployments can share one.',
+    default: 'fleet',
+    pattern: /^[A-Za-z0-9:_-]{1,64}$/,
+  }),
+  POLL_LEASE_MS: integer({
+    doc: "With Redis: how long a replica holds its devices without renewing; a dead replica's devices are taken over after this.",
+    default: 15_000,
+    min: 1_000,
+    max: 600_000,
   }),
   MAX_DEVICES_PER_TENANT: integer({
     doc: "Most devices a tenant may have (until billing's plans set each tenant's quota).",

@@ -16,6 +16,15 @@ import { JobWorker } from './provisioning/job-worker.js';
 import { Provisioning } from './provisioning/provisioning.js';
 import { RouterNetworks } from './routers/router-networks.js';
 import { TemplateStore } from './templates/template-store.js';
+import type { EventBus } from './status/event-bus/event-bus.js';
+import { MemoryEventBus } from './status/event-bus/memory-event-bus.js';
+import { RedisEventBus } from './status/event-bus/redis-event-bus.js';
+import { LiveStatus } from './status/live-status.js';
+import { LocalOwnership } from './status/ownership/local-ownership.js';
+import type { PollOwnership } from './status/ownership/poll-ownership.js';
+import { RedisOwnership } from './status/ownership/redis-ownership.js';
+import { StatusPoller } from './status/status-poller.js';
+import { statusLoader, StatusStore } from './status/status-store.js';
 
 export function startDevices(config: DevicesConfig, logger: Logger): Promise<StartedService> {
   return startSubgraph<DevicesDatabase, DevicesContext>({
@@ -26,6 +35,7 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
     schema: new URL('../schema.graphql', import.meta.url),
     resolvers,
     wrapSchema: (schema) => applyMiddleware(schema, permissions),
+    subscriptions: true,
     setup: async (db) => {
       const relay = createOutboxRelay(db, 'devices', config, logger);
       const provider = await keyProviderFromConfig(config, 'devices');
@@ -38,7 +48,13 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         connectTimeoutMs: config.ROUTER_CONNECT_TIMEOUT_MS,
         callTimeoutMs: config.ROUTER_CALL_TIMEOUT_MS,
       };
-      const onEvent = () => relay.notify();
+      const { bus, ownership } = liveParts(config, logger);
+      const fleet: { poller?: StatusPoller } = {};
+      const onEvent = () => {
+        relay.notify();
+        // A device added or removed is polled, or let go, without waiting for the next round.
+        fleet.poller?.refresh();
+      };
       const devices = new DeviceRegistry(db, {
         vault,
         networks,
@@ -57,6 +73,21 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
       const templates = new TemplateStore(db, onEvent);
       const provisioning = new Provisioning(devices, templates);
       const jobs = new JobStore(db, { devices, templates, onEvent });
+      const statuses = new StatusStore(db);
+      const live = new LiveStatus({ bus, devices, jobs, buffer: config.STATUS_SUBSCRIBER_BUFFER });
+      const poller = new StatusPoller({
+        db,
+        devices,
+        store: statuses,
+        bus,
+        ownership,
+        logger: logger.child({ component: 'status-poller' }),
+        intervalMs: config.STATUS_INTERVAL_MS,
+        timeoutMs: config.STATUS_TIMEOUT_MS,
+        hysteresis: { offlineAfter: config.STATUS_OFFLINE_AFTER, onlineAfter: config.STATUS_ONLINE_AFTER },
+        roundMs: Math.min(config.STATUS_INTERVAL_MS, config.POLL_LEASE_MS / 3),
+      });
+      fleet.poller = poller;
       const worker = new JobWorker({
         jobs,
         devices,
@@ -70,12 +101,32 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         maxBackoffMs: config.JOB_MAX_BACKOFF_MS,
         maxAttempts: config.JOB_MAX_ATTEMPTS,
         revertAfterSeconds: config.SAFE_APPLY_REVERT_S,
+        onProgress: (progress) => live.publishJobProgress(progress),
       });
       return {
-        context: (request) => ({ devices, enrollments, templates, provisioning, jobs, request }),
-        workers: [relay, worker],
+        context: (request) => ({
+          devices,
+          enrollments,
+          templates,
+          provisioning,
+          jobs,
+          live,
+          statusOf: statusLoader(statuses),
+          request,
+        }),
+        workers: [relay, worker, poller, { start: () => undefined, stop: () => bus.close() }],
         routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
       };
     },
   });
+}
+
+/** In memory for one process; through Redis when the replicas share one. */
+function liveParts(config: DevicesConfig, logger: Logger): { bus: EventBus; ownership: PollOwnership } {
+  if (!config.REDIS_URL) return { bus: new MemoryEventBus(), ownership: new LocalOwnership() };
+  const redis = { url: config.REDIS_URL, namespace: config.REDIS_NAMESPACE, logger };
+  return {
+    bus: new RedisEventBus(redis),
+    ownership: new RedisOwnership({ ...redis, leaseMs: config.POLL_LEASE_MS }),
+  };
 }

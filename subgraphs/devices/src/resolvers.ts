@@ -6,8 +6,10 @@ import type { DeviceRegistry, DeviceRow } from './registry/device-registry.js';
 import type { JobRow, JobStore } from './provisioning/job-store.js';
 import type { Provisioning } from './provisioning/provisioning.js';
 import type { TemplateRow, TemplateStore } from './templates/template-store.js';
+import type { JobProgressEvent } from './status/status-events.js';
+import { statusResolvers, type StatusContext } from './status/status-resolvers.js';
 
-export interface DevicesContext {
+export interface DevicesContext extends StatusContext {
   devices: DeviceRegistry;
   enrollments: Enrollments;
   templates: TemplateStore;
@@ -65,6 +67,19 @@ function toGraphQL(device: DeviceRow) {
 
 export const resolvers: GraphQLResolverMap<DevicesContext> = {
   JSON: jsonScalar,
+  Subscription: statusResolvers.Subscription,
+  DeviceStatus: {
+    device: async (status: { deviceId: string }, _: unknown, { devices }: DevicesContext) => {
+      const device = await devices.get(status.deviceId);
+      return device ? toGraphQL(device) : null;
+    },
+  },
+  JobProgress: {
+    job: async (event: JobProgressEvent, _: unknown, { jobs, request }: DevicesContext) => {
+      const job = await jobs.get(event.jobId, request.principal);
+      return job ? jobToGraphQL(job) : null;
+    },
+  },
   Query: {
     templates: async (_: unknown, args: { tenantId: string }, { templates }: DevicesContext) =>
       (await templates.listByTenant(args.tenantId)).map(templateToGraphQL),
@@ -197,6 +212,7 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       (await templates.versions(template.id)).at(-1)?.version ?? 0,
   },
   Device: {
+    ...statusResolvers.Device,
     __resolveReference: async (reference: { id: string }, { devices }: DevicesContext) => {
       const device = await devices.get(reference.id);
       return device ? toGraphQL(device) : null;

@@ -35,6 +35,9 @@ import { TemplateStore } from '../templates/template-store.js';
 import { Provisioning } from '../provisioning/provisioning.js';
 import { JobStore } from '../provisioning/job-store.js';
 import { resolvers, type DevicesContext } from '../resolvers.js';
+import { MemoryEventBus } from '../status/event-bus/memory-event-bus.js';
+import { LiveStatus } from '../status/live-status.js';
+import { statusLoader, StatusStore } from '../status/status-store.js';
 import { permissions, rules } from './permissions.js';
 
 /**
@@ -124,12 +127,15 @@ describe('the devices permissions', () => {
       clientAddress: '',
       logger,
     };
+    const jobs = new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined });
     const contextValue: DevicesContext = {
       devices: registry,
       enrollments,
       templates,
       provisioning: new Provisioning(registry, templates),
-      jobs: new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined }),
+      jobs,
+      live: new LiveStatus({ bus: new MemoryEventBus(), devices: registry, jobs, buffer: 10 }),
+      statusOf: statusLoader(new StatusStore(database.db)),
       request,
     };
     return graphql({ schema, source, variableValues: { ...router, ...variableValues }, contextValue });

@@ -18,6 +18,8 @@ const ownTenant = (parent: { tenant?: { id?: unknown } }) => parent.tenant?.id;
 /** Every device and template is checked against its own tenant, whichever path reached it. */
 const visibleInItsTenant = scopeInParent('devices:read', ownTenant);
 const jobVisible = scopeInParent('devices:read', (parent: { tenantId?: unknown }) => parent.tenantId);
+/** Statuses and job steps carry their tenant, checked on every event a subscriber receives. */
+const statusVisible = scopeInParent('devices:read', (parent: { tenantId?: unknown }) => parent.tenantId);
 const tenantDevicesVisible = scopeInParent('devices:read', (parent: { id: string }) => parent.id);
 
 /**
@@ -52,6 +54,12 @@ export const rules: IRules = {
     retryJob: isSignedIn,
     cancelJob: isSignedIn,
   },
+  Subscription: {
+    // Either argument may name the scope: the live status checks it when the subscription
+    // starts, and the rules of DeviceStatus and JobProgress check each event again.
+    deviceStatusChanged: isSignedIn,
+    jobProgress: isSignedIn,
+  },
   _Service: allow,
   Device: { '*': visibleInItsTenant },
   DeviceTls: isSignedIn,
@@ -66,6 +74,9 @@ export const rules: IRules = {
   PlannedChange: isSignedIn,
   ProvisioningJob: { '*': jobVisible },
   JobFault: isSignedIn,
+  DeviceStatus: { '*': statusVisible },
+  InterfaceStatus: isSignedIn,
+  JobProgress: { '*': statusVisible },
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,

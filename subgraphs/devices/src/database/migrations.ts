@@ -150,4 +150,24 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '0008-device-status': {
+    async up(db: Kysely<any>) {
+      // The last status of each device, written by whichever process polls it, read by all.
+      await sql`
+        create table device_status (
+          device_id uuid primary key references device (id) on delete cascade,
+          tenant_id uuid not null,
+          state text not null check (state in ('unknown', 'online', 'offline')),
+          since timestamptz,
+          checked_at timestamptz,
+          last_seen_at timestamptz,
+          error text,
+          cpu_load integer,
+          free_memory double precision,
+          total_memory double precision,
+          uptime_seconds double precision,
+          interfaces jsonb not null default '[]'
+        )`.execute(db);
+    },
+  },
 };

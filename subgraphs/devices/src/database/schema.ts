@@ -104,6 +104,21 @@ export interface DevicesDatabase extends OutboxTables {
     changes_done: unknown;
     occurred_at: Generated<Date>;
   };
+  /** The last status of each polled device (see status/status-tracker.ts). */
+  device_status: {
+    device_id: string;
+    tenant_id: string;
+    state: 'unknown' | 'online' | 'offline';
+    since: Date | null;
+    checked_at: Date | null;
+    last_seen_at: Date | null;
+    error: string | null;
+    cpu_load: number | null;
+    free_memory: number | null;
+    total_memory: number | null;
+    uptime_seconds: number | null;
+    interfaces: unknown;
+  };
   tenant_devices: {
     tenant_id: string;
     device_count: number;

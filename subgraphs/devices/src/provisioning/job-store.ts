@@ -126,6 +126,14 @@ export class JobStore {
     return { held: row !== undefined, cancel: row?.cancel_requested ?? false };
   }
 
+  /** Records that an attempt has planned and starts changing the router: the plan's summary. */
+  async recordStarted(job: JobRow, planned: JobSummary): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      await this.#record(trx, job, 'provisioning.job-started', { kind: 'system', id: null }, { planned });
+    });
+    this.#onEvent();
+  }
+
   /** Ends a job; its event carries the summary of what changed. */
   async finish(
     job: JobRow,

@@ -11,6 +11,7 @@ import type { Logger } from '@fleet/service-kit';
 import type { DeviceRegistry, DeviceRow } from '../registry/device-registry.js';
 import type { TemplateStore } from '../templates/template-store.js';
 import { executeChange } from './execute-changes.js';
+import type { JobStatus } from '../database/schema.js';
 import { summarize, type JobRow, type JobStore } from './job-store.js';
 import { planChanges, type PlannedChange } from './plan.js';
 import { readLiveState } from './provisioning.js';
@@ -34,6 +35,17 @@ export interface JobWorkerOptions {
   maxAttempts: number;
   /** Safe apply: how long after a change to management access the router undoes it, unconfirmed. */
   revertAfterSeconds: number;
+  /** Told of each step of a job (planned, each change, its outcome), for live progress. */
+  onProgress?: (progress: JobProgress) => void;
+}
+
+/** A step of a job, as the worker tells it. */
+export interface JobProgress {
+  job: JobRow;
+  status: JobStatus;
+  changesPlanned: number | null;
+  changesDone: number;
+  message: string;
 }
 
 /** Stopped between two changes because the job was canceled or its lease lost. */
@@ -102,6 +114,7 @@ export class JobWorker {
     const { jobs, devices, templates, logger } = this.#options;
     const log = logger.child({ jobId: job.id, deviceId: job.device_id, attempt: job.attempts });
     const done: PlannedChange[] = [];
+    let planned: number | null = null;
     let interrupted: 'cancel' | 'lost' | undefined;
     const lease = setInterval(() => {
       void jobs.renew(job.id, this.#owner, this.#options.leaseMs).then(
@@ -127,6 +140,9 @@ export class JobWorker {
       let revert: RevertTimer | undefined;
       try {
         const changes = planChanges(desired, await readLiveState(client, desired));
+        planned = changes.length;
+        await jobs.recordStarted(job, summarize(changes));
+        this.#tell(job, 'running', planned, 0, `Planned ${planned} changes`);
         for (const change of changes) {
           if (interrupted) throw new Interrupted(interrupted);
           const risky = MANAGEMENT_MENUS.has(change.menu);
@@ -135,6 +151,7 @@ export class JobWorker {
           const addedId = await executeChange(client, change);
           done.push(change);
           if (risky) await revert!.record(change, addedId);
+          this.#tell(job, 'running', planned, done.length, `${change.action} on ${change.menu}`);
         }
         const left = planChanges(desired, await readLiveState(client, desired));
         if (revert) await this.#confirmAccess(device, revert);
@@ -142,9 +159,11 @@ export class JobWorker {
           const message = `After the changes the router still differs in ${left.length} places`;
           await jobs.recordFault(job, message, done);
           await jobs.finish(job, this.#owner, { status: 'failed', summary: summarize(done), error: message });
+          this.#tell(job, 'failed', planned, done.length, message);
           return;
         }
         await jobs.finish(job, this.#owner, { status: 'succeeded', summary: summarize(done) });
+        this.#tell(job, 'succeeded', planned, done.length, `Made ${done.length} changes`);
         log.info({ changes: done.length }, 'provisioning job succeeded');
       } catch (error) {
         // A change to management access may be what cut the connection: the revert stays on the
@@ -155,7 +174,7 @@ export class JobWorker {
         await client.close();
       }
     } catch (error) {
-      await this.#failed(job, error, done).catch((failure: unknown) =>
+      await this.#failed(job, error, done, planned).catch((failure: unknown) =>
         log.error({ err: failure }, 'could not record the outcome of a job'),
       );
     } finally {
@@ -179,17 +198,27 @@ export class JobWorker {
     }
   }
 
-  async #failed(job: JobRow, error: unknown, done: readonly PlannedChange[]): Promise<void> {
+  async #failed(
+    job: JobRow,
+    error: unknown,
+    done: readonly PlannedChange[],
+    planned: number | null,
+  ): Promise<void> {
     const { jobs, logger } = this.#options;
     const summary = summarize(done);
     if (error instanceof Interrupted) {
-      if (error.message === 'cancel') await jobs.finish(job, this.#owner, { status: 'canceled', summary });
+      if (error.message === 'cancel') {
+        await jobs.finish(job, this.#owner, { status: 'canceled', summary });
+        this.#tell(job, 'canceled', planned, done.length, 'Canceled');
+      }
       return; // A lost lease: the job is another worker's now.
     }
     const message = error instanceof Error ? error.message : String(error);
+    const tell = (status: JobStatus) => this.#tell(job, status, planned, done.length, message);
     if (error instanceof LostAccess) {
       await jobs.recordFault(job, message, done);
       await jobs.finish(job, this.#owner, { status: 'failed', summary, error: message });
+      tell('failed');
       return;
     }
     const backoff = Math.min(
@@ -199,15 +228,22 @@ export class JobWorker {
     if (done.length === 0 && isUnreachable(error)) {
       // Offline: wait for the device, however long, rather than fail.
       await jobs.reschedule(job, this.#owner, 'waiting', backoff, message);
+      tell('waiting');
       return;
     }
     await jobs.recordFault(job, message, done);
     if (isTransient(error) && job.attempts < this.#options.maxAttempts) {
       await jobs.reschedule(job, this.#owner, 'queued', backoff, message);
+      tell('queued');
       return;
     }
     logger.warn({ jobId: job.id, reason: message }, 'provisioning job failed');
     await jobs.finish(job, this.#owner, { status: 'failed', summary, error: message });
+    tell('failed');
+  }
+
+  #tell(job: JobRow, status: JobStatus, planned: number | null, done: number, message: string): void {
+    this.#options.onProgress?.({ job, status, changesPlanned: planned, changesDone: done, message });
   }
 }
 

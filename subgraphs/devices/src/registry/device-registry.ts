@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { RouterClient, type RouterTls } from '@fleet/router-api';
+import { RouterClient, type RouterClientOptions, type RouterTls } from '@fleet/router-api';
 import { actorOf, outboxTablesOf, recordEvent, type EventActor } from '@fleet/outbox';
 import {
   BadUserInputError,
@@ -181,9 +181,10 @@ export class DeviceRegistry {
 
   /**
    * A client for a stored device: its address checked against the networks again, its
-   * credentials opened, its TLS settings. The caller closes it.
+   * credentials opened, its TLS settings. The caller closes it. `limits` replaces the service's
+   * timeouts (the status pollers use shorter ones).
    */
-  async clientFor(device: DeviceRow): Promise<RouterClient> {
+  async clientFor(device: DeviceRow, limits?: RouterClientOptions): Promise<RouterClient> {
     const tls = tlsOf(device);
     const credentials = await this.credentialsOf(device);
     if (!tls || !credentials)
@@ -198,7 +199,7 @@ export class DeviceRegistry {
         password: credentials.password,
         tls: withServername(tls, device.host),
       },
-      { ...this.#options.timeouts, maxConcurrentCalls: 4 },
+      { ...this.#options.timeouts, maxConcurrentCalls: 4, ...limits },
     );
   }
 
