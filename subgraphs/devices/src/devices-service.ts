@@ -14,6 +14,8 @@ import { resolvers, type DevicesContext } from './resolvers.js';
 import { JobStore } from './provisioning/job-store.js';
 import { JobWorker } from './provisioning/job-worker.js';
 import { Provisioning } from './provisioning/provisioning.js';
+import { RolloutStore } from './rollouts/rollout-store.js';
+import { RolloutWorker } from './rollouts/rollout-worker.js';
 import { RouterNetworks } from './routers/router-networks.js';
 import { TemplateStore } from './templates/template-store.js';
 
@@ -71,9 +73,15 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         maxAttempts: config.JOB_MAX_ATTEMPTS,
         revertAfterSeconds: config.SAFE_APPLY_REVERT_S,
       });
+      const rollouts = new RolloutStore(db, { devices, templates, jobs, onEvent });
+      const rolloutWorker = new RolloutWorker({
+        rollouts,
+        logger: logger.child({ component: 'rollouts' }),
+        pollMs: config.ROLLOUT_POLL_MS,
+      });
       return {
-        context: (request) => ({ devices, enrollments, templates, provisioning, jobs, request }),
-        workers: [relay, worker],
+        context: (request) => ({ devices, enrollments, templates, provisioning, jobs, rollouts, request }),
+        workers: [relay, worker, rolloutWorker],
         routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
       };
     },

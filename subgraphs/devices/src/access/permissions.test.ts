@@ -34,6 +34,7 @@ import { RouterNetworks } from '../routers/router-networks.js';
 import { TemplateStore } from '../templates/template-store.js';
 import { Provisioning } from '../provisioning/provisioning.js';
 import { JobStore } from '../provisioning/job-store.js';
+import { RolloutStore } from '../rollouts/rollout-store.js';
 import { resolvers, type DevicesContext } from '../resolvers.js';
 import { permissions, rules } from './permissions.js';
 
@@ -124,12 +125,19 @@ describe('the devices permissions', () => {
       clientAddress: '',
       logger,
     };
+    const jobs = new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined });
     const contextValue: DevicesContext = {
       devices: registry,
       enrollments,
       templates,
       provisioning: new Provisioning(registry, templates),
-      jobs: new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined }),
+      jobs,
+      rollouts: new RolloutStore(database.db, {
+        devices: registry,
+        templates,
+        jobs,
+        onEvent: () => undefined,
+      }),
       request,
     };
     return graphql({ schema, source, variableValues: { ...router, ...variableValues }, contextValue });
@@ -281,6 +289,12 @@ describe('the devices permissions', () => {
         templates,
         provisioning: new Provisioning(registry, templates),
         jobs: new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined }),
+        rollouts: new RolloutStore(database.db, {
+          devices: registry,
+          templates,
+          jobs: new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined }),
+          onEvent: () => undefined,
+        }),
         request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
       },
     });

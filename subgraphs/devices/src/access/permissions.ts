@@ -39,6 +39,9 @@ export const rules: IRules = {
     // A job's tenant is known only once it is read: the job store checks the scope there.
     job: isSignedIn,
     jobs: isSignedIn,
+    // A rollout's tenant is known only once it is read: the rollout store checks the scope there.
+    rollout: isSignedIn,
+    rollouts: scopeInArgument('devices:read', tenantIdArgument),
   },
   Mutation: {
     createDevice: scopeInArgument('devices:write', inputTenantArgument),
@@ -51,6 +54,9 @@ export const rules: IRules = {
     applyProvisioning: isSignedIn,
     retryJob: isSignedIn,
     cancelJob: isSignedIn,
+    applyProvisioningBulk: scopeInArgument('devices:write', inputTenantArgument),
+    // The rollout's tenant is known only once it is read: the rollout store checks devices:write there.
+    cancelRollout: isSignedIn,
   },
   _Service: allow,
   Device: { '*': visibleInItsTenant },
@@ -66,6 +72,11 @@ export const rules: IRules = {
   PlannedChange: isSignedIn,
   ProvisioningJob: { '*': jobVisible },
   JobFault: isSignedIn,
+  Rollout: { '*': visibleInItsTenant },
+  // Reached only through a rollout, checked against its tenant.
+  RolloutPolicy: isSignedIn,
+  RolloutStage: isSignedIn,
+  RolloutCounts: isSignedIn,
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,
