@@ -225,7 +225,7 @@ describe.each(await engineMatrix())('rollouts on $engine', ({ engine, enabled })
       [
         { tag: 'wave', variables: { site: 'ams', unit: 1 }, policy: { batchSize: 0 } },
         'policy.batchSize',
-        'batchSize must be a whole number from 1 to 10000',
+        'batchSize must be a whole number from 1 to 1000',
       ],
     ];
     for (const [input, field, message] of refusals) {
@@ -416,6 +416,14 @@ describe.each(await engineMatrix())('rollouts on $engine', ({ engine, enabled })
       );
       expect(elsewhere.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect((await rollout(started.id)).status).toBe('running');
+      // A device is in one running rollout at a time.
+      const overlapping = await fleet.asAdmin(APPLY_BULK, {
+        input: { tenantId, templateId, tag: 'cancel', variables: { site: 'x', unit: 1 } },
+      });
+      expect(overlapping.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT', field: 'tag' });
+      expect(overlapping.errors?.[0]?.message).toBe(
+        `device ${canary!.name} is in rollout ${started.id}, still running`,
+      );
 
       const canceled = await fleet.asAdmin<{ cancelRollout: Rollout }>(CANCEL, { id: started.id });
       expect(canceled.errors).toBeUndefined();

@@ -16,7 +16,7 @@ const version = {
   ],
 };
 
-const refusal = (field: string, message: string) =>
+const refusal = (field: string, message: string): unknown =>
   expect.objectContaining({ message, extensions: { code: 'BAD_USER_INPUT', field } });
 
 describe('the values of each device of a rollout', () => {

@@ -23,7 +23,7 @@ export const DEFAULT_POLICY = {
 
 const BOUNDS = {
   canarySize: [1, 1_000],
-  batchSize: [1, 10_000],
+  batchSize: [1, 1_000],
   maxFailures: [0, 1_000_000],
   maxFailurePercent: [0, 100],
   stageTimeoutSeconds: [5, 7 * 86_400],

@@ -41,6 +41,7 @@ export interface StageProgressView {
   queuedAt: Date | null;
 }
 
+const TARGETS_PER_INSERT = 1_000;
 const FINISHED: readonly JobStatus[] = ['succeeded', 'failed', 'canceled'];
 const DEADLINE_PASSED = "The rollout's stage deadline passed before the job could run";
 const CANCELED = 'The rollout was canceled';
@@ -114,6 +115,7 @@ export class RolloutStore {
         : versions.find((candidate) => candidate.version === input.version);
     if (!chosen)
       throw new BadUserInputError(`template ${template.name} has no version ${input.version}`, 'version');
+    const selectorField = selector.tag !== null ? 'tag' : 'site';
     const devices = await this.#devices.listByTenant(tenantId, selector);
     if (devices.length === 0) {
       const by = [
@@ -122,27 +124,36 @@ export class RolloutStore {
       ];
       throw new BadUserInputError(
         `no device of the tenant is ${by.filter(Boolean).join(' and ')}`,
-        selector.tag !== null ? 'tag' : 'site',
+        selectorField,
       );
     }
     const values = valuesPerDevice(devices, chosen, input);
     const stages = stagesOf(devices.length, policy);
     const actor = actorOf(principal);
     const rollout = await this.#db.transaction().execute(async (trx) => {
-      const busy = await trx
-        .selectFrom('rollout_target as t')
-        .innerJoin('rollout as r', 'r.id', 't.rollout_id')
-        .select(['r.id', 't.device_id'])
-        .where('r.status', '=', 'running')
-        .where(
-          't.device_id',
-          'in',
-          devices.map((device) => device.id),
-        )
-        .executeTakeFirst();
+      // Rollouts of a tenant start one after the other (the tenant's row of the device count is
+      // locked), so two started at once over the same device see each other.
+      await trx
+        .selectFrom('tenant_devices')
+        .select('tenant_id')
+        .where('tenant_id', '=', tenantId)
+        .forUpdate()
+        .execute();
+      const selected = new Map(devices.map((device) => [device.id, device.name]));
+      const busy = (
+        await trx
+          .selectFrom('rollout_target as t')
+          .innerJoin('rollout as r', 'r.id', 't.rollout_id')
+          .select(['r.id', 't.device_id'])
+          .where('r.tenant_id', '=', tenantId)
+          .where('r.status', '=', 'running')
+          .execute()
+      ).find((target) => selected.has(target.device_id));
       if (busy) {
-        const name = devices.find((device) => device.id === busy.device_id)?.name;
-        throw new ConflictError(`device ${name} is in rollout ${busy.id}, still running`, 'tag');
+        throw new ConflictError(
+          `device ${selected.get(busy.device_id)} is in rollout ${busy.id}, still running`,
+          selectorField,
+        );
       }
       const row = await trx
         .insertInto('rollout')
@@ -168,18 +179,21 @@ export class RolloutStore {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await trx
-        .insertInto('rollout_target')
-        .values(
-          devices.map((device, position) => ({
-            rollout_id: row.id,
-            position,
-            device_id: device.id,
-            stage: stages[position]!,
-            variables: JSON.stringify(values.get(device.id)),
-          })),
-        )
-        .execute();
+      // In slices, to stay within the parameters a statement may have.
+      for (let from = 0; from < devices.length; from += TARGETS_PER_INSERT) {
+        await trx
+          .insertInto('rollout_target')
+          .values(
+            devices.slice(from, from + TARGETS_PER_INSERT).map((device, index) => ({
+              rollout_id: row.id,
+              position: from + index,
+              device_id: device.id,
+              stage: stages[from + index]!,
+              variables: JSON.stringify(values.get(device.id)),
+            })),
+          )
+          .execute();
+      }
       await this.#record(trx, row, 'rollout.started', actor, {
         deviceIds: devices.map((device) => device.id),
       });
