@@ -65,6 +65,7 @@ const ROLLOUT_FIELDS = `id status reason version currentStage stageCount
 const APPLY_BULK = `mutation($input: ApplyProvisioningBulkInput!) { applyProvisioningBulk(input: $input) { ${ROLLOUT_FIELDS} } }`;
 const ROLLOUT = `query($id: ID!) { rollout(id: $id) { ${ROLLOUT_FIELDS} } }`;
 const CANCEL = `mutation($id: ID!) { cancelRollout(id: $id) { ${ROLLOUT_FIELDS} } }`;
+const RESUME = `mutation($id: ID!) { resumeRollout(id: $id) { ${ROLLOUT_FIELDS} } }`;
 const ROLLOUTS = 'query($t: ID!) { rollouts(tenantId: $t) { id status } }';
 const DEVICE_JOBS = 'query($d: ID!) { jobs(deviceId: $d) { id } }';
 
@@ -317,24 +318,42 @@ describe.each(await engineMatrix())('rollouts on $engine', ({ engine, enabled })
     },
   );
 
-  it.runIf(enabled)("halts when the canary's router refuses, and never queues the others", async () => {
-    const [canary, ...others] = devices.halt;
-    routers.routers[canary!.router]!.faults.trapOnCommand = FIRST_CHANGE;
-    const done = await ended(
-      (await start('halt', { deviceVariables: units('halt'), policy: { batchSize: 2 } })).id,
-    );
-    expect(done.status).toBe('halted');
-    expect(done.reason).toBe('Stage 1: 1 of the 1 devices queued so far failed, more than the 0 allowed');
-    expect(done.jobs).toHaveLength(1);
-    expect(done.jobs[0]).toMatchObject({ status: 'failed', device: { name: canary!.name } });
-    expect(done.jobs[0]!.error).toContain('simulated failure');
-    expect(done.counts).toEqual({ ...zero, devices: 3, failed: 1, notQueued: 2 });
-    expect(done.stages[1]!.queuedAt).toBeNull();
-    for (const device of others) {
-      expect(await jobsOf(device.id)).toEqual([]);
-      expect(identity(device.router)).not.toMatch(/^halt-/);
-    }
-  });
+  it.runIf(enabled)(
+    "halts when the canary's router refuses, never queuing the others, until resumed",
+    async () => {
+      const [canary, ...others] = devices.halt;
+      routers.routers[canary!.router]!.faults.trapOnCommand = FIRST_CHANGE;
+      const done = await ended(
+        (await start('halt', { deviceVariables: units('halt'), policy: { batchSize: 2 } })).id,
+      );
+      expect(done.status).toBe('halted');
+      expect(done.reason).toBe('Stage 1: 1 of the 1 devices queued so far failed, more than the 0 allowed');
+      expect(done.jobs).toHaveLength(1);
+      expect(done.jobs[0]).toMatchObject({ status: 'failed', device: { name: canary!.name } });
+      expect(done.jobs[0]!.error).toContain('simulated failure');
+      expect(done.counts).toEqual({ ...zero, devices: 3, failed: 1, notQueued: 2 });
+      expect(done.stages[1]!.queuedAt).toBeNull();
+      for (const device of others) {
+        expect(await jobsOf(device.id)).toEqual([]);
+        expect(identity(device.router)).not.toMatch(/^halt-/);
+      }
+
+      // The router takes changes again: resumed, the canary's job is queued again, and on it goes.
+      const resumed = await fleet.asAdmin<{ resumeRollout: Rollout }>(RESUME, { id: done.id });
+      expect(resumed.errors).toBeUndefined();
+      expect(resumed.data!.resumeRollout).toMatchObject({ status: 'running', reason: null, currentStage: 1 });
+      expect(resumed.data!.resumeRollout.jobs).toMatchObject([
+        { status: 'queued', device: { name: canary!.name } },
+      ]);
+      const finished = await ended(done.id);
+      expect(finished.status).toBe('succeeded');
+      expect(finished.counts).toEqual({ ...zero, devices: 3, succeeded: 3 });
+      devices.halt.forEach((device, index) => expect(identity(device.router)).toBe(`halt-${index + 1}`));
+      const again = await fleet.asAdmin(RESUME, { id: done.id });
+      expect(again.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'id' });
+      expect(again.errors?.[0]?.message).toBe('Only a halted rollout can be resumed; this one is succeeded');
+    },
+  );
 
   it.runIf(enabled)('goes on past a failure the threshold tolerates', async () => {
     const [canary] = devices.tolerant;
@@ -407,8 +426,10 @@ describe.each(await engineMatrix())('rollouts on $engine', ({ engine, enabled })
       expect(seen.data).toEqual({ rollout: null });
       const listed = await fleet.graphql(ROLLOUTS, { t: tenantId }, token);
       expect(listed.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-      const refused = await fleet.graphql(CANCEL, { id: started.id }, token);
-      expect(refused.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      for (const mutation of [CANCEL, RESUME]) {
+        const refused = await fleet.graphql(mutation, { id: started.id }, token);
+        expect(refused.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      }
       const elsewhere = await fleet.graphql(
         APPLY_BULK,
         { input: { tenantId, templateId, tag: 'cancel', variables: { site: 'x', unit: 1 } } },

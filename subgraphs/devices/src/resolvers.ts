@@ -184,6 +184,8 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       args: { input: ApplyBulkInput },
       { rollouts, request }: DevicesContext,
     ) => rolloutToGraphQL(await rollouts.create(args.input, request.principal)),
+    resumeRollout: async (_: unknown, args: { id: string }, { rollouts, request }: DevicesContext) =>
+      rolloutToGraphQL(await rollouts.resume(args.id, request.principal)),
     cancelRollout: async (_: unknown, args: { id: string }, { rollouts, request }: DevicesContext) =>
       rolloutToGraphQL(await rollouts.cancel(args.id, request.principal)),
     retryJob: async (_: unknown, args: { id: string }, { jobs, request }: DevicesContext) =>

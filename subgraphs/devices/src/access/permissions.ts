@@ -55,8 +55,9 @@ export const rules: IRules = {
     retryJob: isSignedIn,
     cancelJob: isSignedIn,
     applyProvisioningBulk: scopeInArgument('devices:write', inputTenantArgument),
-    // The rollout's tenant is known only once it is read: the rollout store checks devices:write there.
+    // A rollout's tenant is known only once it is read: the rollout store checks devices:write there.
     cancelRollout: isSignedIn,
+    resumeRollout: isSignedIn,
   },
   _Service: allow,
   Device: { '*': visibleInItsTenant },

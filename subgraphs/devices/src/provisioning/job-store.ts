@@ -262,6 +262,33 @@ export class JobStore {
       .execute();
   }
 
+  /**
+   * Queues a rollout stage's failed and canceled jobs again, in the caller's transaction (the
+   * rollout resumes), each with its event.
+   */
+  async requeueIn(
+    trx: Transaction<DevicesDatabase>,
+    rollout: { id: string; stage: number },
+    actor: EventActor,
+  ): Promise<JobRow[]> {
+    const rows = await trx
+      .updateTable('provisioning_job')
+      .set({
+        status: 'queued',
+        error: null,
+        cancel_requested: false,
+        next_attempt_at: sql<Date>`now()`,
+        finished_at: null,
+      })
+      .where('rollout_id', '=', rollout.id)
+      .where('rollout_stage', '=', rollout.stage)
+      .where('status', 'in', ['failed', 'canceled'])
+      .returningAll()
+      .execute();
+    for (const row of rows) await this.#record(trx, row, 'provisioning.job-queued', actor, {});
+    return rows;
+  }
+
   /** A failed or canceled job, queued again now. */
   async retry(id: string, principal: Principal): Promise<JobRow> {
     const job = await this.#writable(id, principal);

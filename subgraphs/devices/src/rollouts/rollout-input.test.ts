@@ -78,6 +78,9 @@ describe('the values of each device of a rollout', () => {
         'device ams-1 is given values twice (by id and by name)',
       ),
     );
+    expect(() => valuesPerDevice(devices, version, { deviceVariables: { ['x'.repeat(100)]: {} } })).toThrow(
+      refusal('deviceVariables', 'a key names no selected device'),
+    );
     expect(() => valuesPerDevice(devices, version, { deviceVariables: ['ams-1'] })).toThrow(
       refusal('deviceVariables', 'must be an object of names and values'),
     );

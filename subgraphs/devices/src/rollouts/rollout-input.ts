@@ -43,9 +43,15 @@ export function valuesPerDevice(
   const common = objectOf(input.variables, 'variables');
   const own = new Map<string, { key: string; values: Record<string, unknown> }>();
   for (const [key, values] of Object.entries(objectOf(input.deviceVariables, 'deviceVariables'))) {
-    const field = key.length <= 64 && !CONTROL.test(key) ? `deviceVariables.${key}` : 'deviceVariables';
+    const printable = key.length <= 64 && !CONTROL.test(key);
+    const field = printable ? `deviceVariables.${key}` : 'deviceVariables';
     const device = devices.find((candidate) => candidate.id === key.toLowerCase() || candidate.name === key);
-    if (!device) throw new BadUserInputError(`no selected device has the id or name ${key}`, field);
+    if (!device) {
+      throw new BadUserInputError(
+        printable ? `no selected device has the id or name ${key}` : 'a key names no selected device',
+        field,
+      );
+    }
     if (own.has(device.id))
       throw new BadUserInputError(`device ${device.name} is given values twice (by id and by name)`, field);
     own.set(device.id, { key, values: objectOf(values, field) });

@@ -131,27 +131,11 @@ export class RolloutStore {
     const stages = stagesOf(devices.length, policy);
     const actor = actorOf(principal);
     const rollout = await this.#db.transaction().execute(async (trx) => {
-      // Rollouts of a tenant start one after the other (the tenant's row of the device count is
-      // locked), so two started at once over the same device see each other.
-      await trx
-        .selectFrom('tenant_devices')
-        .select('tenant_id')
-        .where('tenant_id', '=', tenantId)
-        .forUpdate()
-        .execute();
       const selected = new Map(devices.map((device) => [device.id, device.name]));
-      const busy = (
-        await trx
-          .selectFrom('rollout_target as t')
-          .innerJoin('rollout as r', 'r.id', 't.rollout_id')
-          .select(['r.id', 't.device_id'])
-          .where('r.tenant_id', '=', tenantId)
-          .where('r.status', '=', 'running')
-          .execute()
-      ).find((target) => selected.has(target.device_id));
+      const busy = await this.#busy(trx, tenantId, selected);
       if (busy) {
         throw new ConflictError(
-          `device ${selected.get(busy.device_id)} is in rollout ${busy.id}, still running`,
+          `device ${selected.get(busy.deviceId)} is in rollout ${busy.rolloutId}, still running`,
           selectorField,
         );
       }
@@ -223,6 +207,68 @@ export class RolloutStore {
     });
     this.#onEvent();
     return canceled;
+  }
+
+  /**
+   * Resumes a halted rollout once the cause is fixed: the failed and canceled jobs of the stage
+   * it halted in are queued again, the stage gets a new deadline, and the rollout goes on from
+   * there as before (failures of earlier stages still count).
+   */
+  async resume(id: string, principal: Principal): Promise<RolloutRow> {
+    const visible = await this.#row(id);
+    if (!visible || !hasScopeIn(principal, 'devices:write', visible.tenant_id))
+      throw new NotFoundError('Rollout');
+    const resumed = await this.#db.transaction().execute(async (trx) => {
+      const rollout = await trx
+        .selectFrom('rollout')
+        .selectAll()
+        .where('id', '=', visible.id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      if (rollout.status !== 'halted') {
+        throw new BadUserInputError(
+          `Only a halted rollout can be resumed; this one is ${rollout.status}`,
+          'id',
+        );
+      }
+      const targets = await trx
+        .selectFrom('rollout_target')
+        .select('device_id')
+        .where('rollout_id', '=', rollout.id)
+        .execute();
+      const busy = await this.#busy(trx, rollout.tenant_id, new Set(targets.map((t) => t.device_id)));
+      if (busy) {
+        const [device] = await this.#devices.getMany([busy.deviceId]);
+        throw new ConflictError(
+          `device ${device?.name ?? busy.deviceId} is in rollout ${busy.rolloutId}, still running`,
+          'id',
+        );
+      }
+      const actor = actorOf(principal);
+      const requeued = await this.#jobs.requeueIn(
+        trx,
+        { id: rollout.id, stage: rollout.current_stage },
+        actor,
+      );
+      const row = await trx
+        .updateTable('rollout')
+        .set({
+          status: 'running',
+          reason: null,
+          finished_at: null,
+          stage_deadline: sql<Date>`now() + make_interval(secs => ${rollout.stage_timeout_seconds})`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where('id', '=', rollout.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.#record(trx, row, 'rollout.resumed', actor, {
+        requeuedJobIds: requeued.map((job) => job.id),
+      });
+      return row;
+    });
+    this.#onEvent();
+    return resumed;
   }
 
   /** Running rollouts, the longest untouched first: those the worker looks at. */
@@ -356,6 +402,34 @@ export class RolloutStore {
       .where('j.rollout_id', '=', rolloutId)
       .orderBy('t.position')
       .execute();
+  }
+
+  /**
+   * A device of these in another running rollout of the tenant. Rollouts of a tenant start and
+   * resume one after the other (the tenant's row of the device count is locked), so two started
+   * at once over the same device see each other.
+   */
+  async #busy(
+    trx: Transaction<DevicesDatabase>,
+    tenantId: string,
+    deviceIds: ReadonlySet<string> | ReadonlyMap<string, unknown>,
+  ): Promise<{ rolloutId: string; deviceId: string } | undefined> {
+    await trx
+      .selectFrom('tenant_devices')
+      .select('tenant_id')
+      .where('tenant_id', '=', tenantId)
+      .forUpdate()
+      .execute();
+    const target = (
+      await trx
+        .selectFrom('rollout_target as t')
+        .innerJoin('rollout as r', 'r.id', 't.rollout_id')
+        .select(['r.id', 't.device_id'])
+        .where('r.tenant_id', '=', tenantId)
+        .where('r.status', '=', 'running')
+        .execute()
+    ).find((candidate) => deviceIds.has(candidate.device_id));
+    return target && { rolloutId: target.id, deviceId: target.device_id };
   }
 
   async #queueStage(
