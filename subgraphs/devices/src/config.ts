@@ -80,6 +80,12 @@ export const devicesConfigSpec = {
     min: 1,
     max: 100,
   }),
+  ROLLOUT_POLL_MS: integer({
+    doc: 'How often running rollouts are looked at, to queue their next stage once a stage has ended.',
+    default: 2_000,
+    min: 50,
+    max: 60_000,
+  }),
   SAFE_APPLY_REVERT_S: integer({
     doc: 'Safe apply: a router whose management access a job changed undoes the changes after this many seconds, unless the platform can still reach it and calls the revert off.',
     default: 300,

@@ -14,6 +14,8 @@ import { resolvers, type DevicesContext } from './resolvers.js';
 import { JobStore } from './provisioning/job-store.js';
 import { JobWorker } from './provisioning/job-worker.js';
 import { Provisioning } from './provisioning/provisioning.js';
+import { RolloutStore } from './rollouts/rollout-store.js';
+import { RolloutWorker } from './rollouts/rollout-worker.js';
 import { RouterNetworks } from './routers/router-networks.js';
 import { TemplateStore } from './templates/template-store.js';
 import type { EventBus } from './status/event-bus/event-bus.js';
@@ -103,6 +105,12 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         revertAfterSeconds: config.SAFE_APPLY_REVERT_S,
         onProgress: (progress) => live.publishJobProgress(progress),
       });
+      const rollouts = new RolloutStore(db, { devices, templates, jobs, onEvent });
+      const rolloutWorker = new RolloutWorker({
+        rollouts,
+        logger: logger.child({ component: 'rollouts' }),
+        pollMs: config.ROLLOUT_POLL_MS,
+      });
       return {
         context: (request) => ({
           devices,
@@ -110,11 +118,12 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
           templates,
           provisioning,
           jobs,
+          rollouts,
           live,
           statusOf: statusLoader(statuses),
           request,
         }),
-        workers: [relay, worker, poller, { start: () => undefined, stop: () => bus.close() }],
+        workers: [relay, worker, rolloutWorker, poller, { start: () => undefined, stop: () => bus.close() }],
         routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
       };
     },

@@ -5,6 +5,13 @@ import type { CreateEnrollmentInput, Enrollments } from './enrollment/enrollment
 import type { DeviceRegistry, DeviceRow } from './registry/device-registry.js';
 import type { JobRow, JobStore } from './provisioning/job-store.js';
 import type { Provisioning } from './provisioning/provisioning.js';
+import {
+  policyOf,
+  totalOf,
+  type ApplyBulkInput,
+  type RolloutRow,
+  type RolloutStore,
+} from './rollouts/rollout-store.js';
 import type { TemplateRow, TemplateStore } from './templates/template-store.js';
 import type { JobProgressEvent } from './status/status-events.js';
 import { statusResolvers, type StatusContext } from './status/status-resolvers.js';
@@ -15,6 +22,7 @@ export interface DevicesContext extends StatusContext {
   templates: TemplateStore;
   provisioning: Provisioning;
   jobs: JobStore;
+  rollouts: RolloutStore;
   request: SignedRequest;
 }
 
@@ -32,6 +40,28 @@ function jobToGraphQL(job: JobRow) {
     createdAt: job.created_at.toISOString(),
     startedAt: job.started_at?.toISOString() ?? null,
     finishedAt: job.finished_at?.toISOString() ?? null,
+    rolloutId: job.rollout_id,
+    rolloutStage: job.rollout_stage,
+  };
+}
+
+function rolloutToGraphQL(rollout: RolloutRow) {
+  return {
+    id: rollout.id,
+    tenant: { id: rollout.tenant_id },
+    template: { id: rollout.template_id },
+    version: rollout.template_version,
+    site: rollout.site,
+    tag: rollout.tag,
+    status: rollout.status,
+    policy: policyOf(rollout),
+    currentStage: rollout.current_stage,
+    stageCount: rollout.stage_count,
+    stageDeadline: rollout.stage_deadline.toISOString(),
+    reason: rollout.reason,
+    createdAt: rollout.created_at.toISOString(),
+    updatedAt: rollout.updated_at.toISOString(),
+    finishedAt: rollout.finished_at?.toISOString() ?? null,
   };
 }
 
@@ -128,6 +158,12 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
           items: desired.items,
         }),
       ),
+    rollout: async (_: unknown, args: { id: string }, { rollouts, request }: DevicesContext) => {
+      const rollout = await rollouts.get(args.id, request.principal);
+      return rollout ? rolloutToGraphQL(rollout) : null;
+    },
+    rollouts: async (_: unknown, args: { tenantId: string }, { rollouts }: DevicesContext) =>
+      (await rollouts.listByTenant(args.tenantId)).map(rolloutToGraphQL),
     // Another tenant's device answers as an unknown one does: its existence is not told.
     device: async (_: unknown, args: { id: string }, { devices, request }: DevicesContext) => {
       const device = await devices.get(args.id);
@@ -158,6 +194,15 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       args: { deviceId: string; templateId: string; version?: number | null; variables?: unknown },
       { jobs, request }: DevicesContext,
     ) => jobToGraphQL(await jobs.enqueue(args, request.principal)),
+    applyProvisioningBulk: async (
+      _: unknown,
+      args: { input: ApplyBulkInput },
+      { rollouts, request }: DevicesContext,
+    ) => rolloutToGraphQL(await rollouts.create(args.input, request.principal)),
+    resumeRollout: async (_: unknown, args: { id: string }, { rollouts, request }: DevicesContext) =>
+      rolloutToGraphQL(await rollouts.resume(args.id, request.principal)),
+    cancelRollout: async (_: unknown, args: { id: string }, { rollouts, request }: DevicesContext) =>
+      rolloutToGraphQL(await rollouts.cancel(args.id, request.principal)),
     retryJob: async (_: unknown, args: { id: string }, { jobs, request }: DevicesContext) =>
       jobToGraphQL(await jobs.retry(args.id, request.principal)),
     cancelJob: async (_: unknown, args: { id: string }, { jobs, request }: DevicesContext) =>
@@ -201,6 +246,29 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
         changesDone: fault.changes_done,
         occurredAt: fault.occurred_at.toISOString(),
       })),
+    rollout: async (job: { rolloutId: string | null }, _: unknown, { rollouts }: DevicesContext) => {
+      const rollout = job.rolloutId ? await rollouts.byId(job.rolloutId) : undefined;
+      return rollout ? rolloutToGraphQL(rollout) : null;
+    },
+  },
+  Rollout: {
+    template: async (rollout: { template: { id: string } }, _: unknown, { templates }: DevicesContext) => {
+      const template = await templates.byId(rollout.template.id);
+      return template ? templateToGraphQL(template) : null;
+    },
+    stages: async (rollout: { id: string }, _: unknown, { rollouts, devices }: DevicesContext) =>
+      Promise.all(
+        (await rollouts.stages(rollout.id)).map(async (stage) => ({
+          number: stage.number,
+          devices: (await devices.getMany(stage.deviceIds)).map(toGraphQL),
+          counts: stage.counts,
+          queuedAt: stage.queuedAt?.toISOString() ?? null,
+        })),
+      ),
+    counts: async (rollout: { id: string }, _: unknown, { rollouts }: DevicesContext) =>
+      totalOf(await rollouts.stages(rollout.id)),
+    jobs: async (rollout: { id: string }, _: unknown, { rollouts }: DevicesContext) =>
+      (await rollouts.jobs(rollout.id)).map(jobToGraphQL),
   },
   Template: {
     versions: async (template: { id: string }, _: unknown, { templates }: DevicesContext) =>

@@ -34,6 +34,7 @@ import { RouterNetworks } from '../routers/router-networks.js';
 import { TemplateStore } from '../templates/template-store.js';
 import { Provisioning } from '../provisioning/provisioning.js';
 import { JobStore } from '../provisioning/job-store.js';
+import { RolloutStore } from '../rollouts/rollout-store.js';
 import { resolvers, type DevicesContext } from '../resolvers.js';
 import { MemoryEventBus } from '../status/event-bus/memory-event-bus.js';
 import { LiveStatus } from '../status/live-status.js';
@@ -136,6 +137,12 @@ describe('the devices permissions', () => {
       jobs,
       live: new LiveStatus({ bus: new MemoryEventBus(), devices: registry, jobs, buffer: 10 }),
       statusOf: statusLoader(new StatusStore(database.db)),
+      rollouts: new RolloutStore(database.db, {
+        devices: registry,
+        templates,
+        jobs,
+        onEvent: () => undefined,
+      }),
       request,
     };
     return graphql({ schema, source, variableValues: { ...router, ...variableValues }, contextValue });
@@ -287,6 +294,12 @@ describe('the devices permissions', () => {
         templates,
         provisioning: new Provisioning(registry, templates),
         jobs: new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined }),
+        rollouts: new RolloutStore(database.db, {
+          devices: registry,
+          templates,
+          jobs: new JobStore(database.db, { devices: registry, templates, onEvent: () => undefined }),
+          onEvent: () => undefined,
+        }),
         request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
       },
     });

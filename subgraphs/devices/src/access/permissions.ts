@@ -41,6 +41,9 @@ export const rules: IRules = {
     // A job's tenant is known only once it is read: the job store checks the scope there.
     job: isSignedIn,
     jobs: isSignedIn,
+    // A rollout's tenant is known only once it is read: the rollout store checks the scope there.
+    rollout: isSignedIn,
+    rollouts: scopeInArgument('devices:read', tenantIdArgument),
   },
   Mutation: {
     createDevice: scopeInArgument('devices:write', inputTenantArgument),
@@ -53,6 +56,10 @@ export const rules: IRules = {
     applyProvisioning: isSignedIn,
     retryJob: isSignedIn,
     cancelJob: isSignedIn,
+    applyProvisioningBulk: scopeInArgument('devices:write', inputTenantArgument),
+    // A rollout's tenant is known only once it is read: the rollout store checks devices:write there.
+    cancelRollout: isSignedIn,
+    resumeRollout: isSignedIn,
   },
   Subscription: {
     // Either argument may name the scope: the live status checks it when the subscription
@@ -77,6 +84,11 @@ export const rules: IRules = {
   DeviceStatus: { '*': statusVisible },
   InterfaceStatus: isSignedIn,
   JobProgress: { '*': statusVisible },
+  Rollout: { '*': visibleInItsTenant },
+  // Reached only through a rollout, checked against its tenant.
+  RolloutPolicy: isSignedIn,
+  RolloutStage: isSignedIn,
+  RolloutCounts: isSignedIn,
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,

@@ -150,6 +150,61 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '0007-rollouts': {
+    async up(db: Kysely<any>) {
+      // A staged rollout of a template version over the devices a site and/or tag selected when
+      // it was asked for: the policy, and how far it got. Its jobs are ordinary provisioning jobs.
+      await sql`
+        create table rollout (
+          id uuid primary key,
+          tenant_id uuid not null,
+          template_id uuid not null,
+          template_version integer not null,
+          site text,
+          tag text,
+          canary_size integer not null check (canary_size >= 1),
+          batch_size integer not null check (batch_size >= 1),
+          -- The failure threshold: a count or a percentage, exactly one.
+          max_failures integer check (max_failures >= 0),
+          max_failure_percent integer check (max_failure_percent between 0 and 100),
+          stage_timeout_seconds integer not null check (stage_timeout_seconds >= 1),
+          device_count integer not null check (device_count >= 1),
+          stage_count integer not null check (stage_count >= 1),
+          status text not null check (status in ('running', 'halted', 'succeeded', 'completed-with-failures', 'canceled')),
+          current_stage integer not null check (current_stage between 1 and stage_count),
+          stage_deadline timestamptz not null,
+          reason text,
+          actor_kind text not null,
+          actor_id text,
+          created_at timestamptz not null default now(),
+          updated_at timestamptz not null default now(),
+          finished_at timestamptz,
+          check ((max_failures is null) <> (max_failure_percent is null))
+        )`.execute(db);
+      await sql`create index rollout_tenant on rollout (tenant_id, created_at)`.execute(db);
+      await sql`create index rollout_running on rollout (updated_at) where status = 'running'`.execute(db);
+      // The devices of a rollout, in their order (by name), each with its stage and its values.
+      await sql`
+        create table rollout_target (
+          rollout_id uuid not null references rollout (id) on delete cascade,
+          position integer not null,
+          device_id uuid not null,
+          stage integer not null check (stage >= 1),
+          variables jsonb not null,
+          primary key (rollout_id, position),
+          unique (rollout_id, device_id)
+        )`.execute(db);
+      await sql`
+        alter table provisioning_job
+          add column rollout_id uuid references rollout (id),
+          add column rollout_stage integer`.execute(db);
+      // A device gets one job of a rollout, however often a stage is looked at, by however many
+      // processes.
+      await sql`
+        create unique index provisioning_job_rollout on provisioning_job (rollout_id, device_id)
+        where rollout_id is not null`.execute(db);
+    },
+  },
   '0008-device-status': {
     async up(db: Kysely<any>) {
       // The last status of each device, written by whichever process polls it, read by all.

@@ -5,6 +5,8 @@ export type TlsMode = 'verify' | 'pinned' | 'anonymous-dh';
 
 export type JobStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'canceled';
 
+export type RolloutStatus = 'running' | 'halted' | 'succeeded' | 'completed-with-failures' | 'canceled';
+
 export interface DevicesDatabase extends OutboxTables {
   device: {
     id: string;
@@ -92,6 +94,47 @@ export interface DevicesDatabase extends OutboxTables {
     created_at: Generated<Date>;
     started_at: Date | null;
     finished_at: Date | null;
+    /** The rollout that queued the job, and in which of its stages; null for a job of its own. */
+    rollout_id: Generated<string | null>;
+    rollout_stage: Generated<number | null>;
+  };
+  rollout: {
+    id: string;
+    tenant_id: string;
+    template_id: string;
+    template_version: number;
+    /** The selector the devices were taken by: a site, a tag, or both. */
+    site: string | null;
+    tag: string | null;
+    canary_size: number;
+    batch_size: number;
+    /** The failure threshold: at most this many failures, or this percentage (one of the two). */
+    max_failures: number | null;
+    max_failure_percent: number | null;
+    stage_timeout_seconds: number;
+    device_count: number;
+    stage_count: number;
+    status: RolloutStatus;
+    /** The stage queued last (1 is the canary). */
+    current_stage: number;
+    /** When the current stage's jobs still not running are canceled, and count as failures. */
+    stage_deadline: Date;
+    /** Why it halted or was canceled. */
+    reason: string | null;
+    actor_kind: string;
+    actor_id: string | null;
+    created_at: Generated<Date>;
+    updated_at: Generated<Date>;
+    finished_at: Date | null;
+  };
+  rollout_target: {
+    rollout_id: string;
+    /** The device's place in the rollout: by name, from 0. */
+    position: number;
+    device_id: string;
+    stage: number;
+    /** The device's values: the common ones with its own over them. */
+    variables: unknown;
   };
   job_fault: {
     id: Generated<string>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { actorOf, outboxTablesOf, recordEvent, type EventActor } from '@fleet/outbox';
 import { BadUserInputError, hasScopeIn, NotFoundError, type Principal } from '@fleet/service-kit';
 import type { DevicesDatabase, JobStatus } from '../database/schema.js';
@@ -10,6 +10,16 @@ import type { PlannedChange } from './plan.js';
 
 export type JobRow = Selectable<DevicesDatabase['provisioning_job']>;
 export type FaultRow = Selectable<DevicesDatabase['job_fault']>;
+
+/** A job to queue, its values checked; a rollout's names the rollout and the stage. */
+export interface NewJob {
+  tenantId: string;
+  deviceId: string;
+  templateId: string;
+  version: number;
+  variables: unknown;
+  rollout?: { id: string; stage: number };
+}
 
 /** How many changes a job made, per menu and action. */
 export type JobSummary = Record<string, Partial<Record<PlannedChange['action'], number>>>;
@@ -56,28 +66,84 @@ export class JobStore {
     const template = await this.#templates.get(input.templateId, principal);
     if (!template || template.tenantId !== device.tenant_id) throw new NotFoundError('Template');
     const { version } = await this.#templates.render(template.id, input.version, input.variables, principal);
-    const actor = actorOf(principal);
-    const job = await this.#db.transaction().execute(async (trx) => {
-      const row = await trx
-        .insertInto('provisioning_job')
-        .values({
+    const [job] = await this.#db.transaction().execute((trx) =>
+      this.queueIn(
+        trx,
+        [
+          {
+            tenantId: device.tenant_id,
+            deviceId: device.id,
+            templateId: template.id,
+            version,
+            variables: input.variables ?? {},
+          },
+        ],
+        actorOf(principal),
+      ),
+    );
+    this.#onEvent();
+    return job!;
+  }
+
+  /**
+   * Queues jobs, each with its event, in the caller's transaction: a rollout queues a stage's
+   * jobs together with its own change. The values were checked by the caller. A rollout's jobs
+   * are dated by the statement that queues them, so a stage queued once the one before was seen
+   * finished is dated after that stage's jobs finished.
+   */
+  async queueIn(
+    trx: Transaction<DevicesDatabase>,
+    jobs: readonly NewJob[],
+    actor: EventActor,
+  ): Promise<JobRow[]> {
+    if (jobs.length === 0) return [];
+    const rows = await trx
+      .insertInto('provisioning_job')
+      .values(
+        jobs.map((job) => ({
           id: randomUUID(),
-          tenant_id: device.tenant_id,
-          device_id: device.id,
-          template_id: template.id,
-          template_version: version,
-          variables: JSON.stringify(input.variables ?? {}),
-          status: 'queued',
+          tenant_id: job.tenantId,
+          device_id: job.deviceId,
+          template_id: job.templateId,
+          template_version: job.version,
+          variables: JSON.stringify(job.variables),
+          status: 'queued' as const,
           actor_kind: actor.kind,
           actor_id: actor.id,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.#record(trx, row, 'provisioning.job-queued', actor, {});
-      return row;
-    });
-    this.#onEvent();
-    return job;
+          ...(job.rollout
+            ? {
+                rollout_id: job.rollout.id,
+                rollout_stage: job.rollout.stage,
+                created_at: sql<Date>`statement_timestamp()`,
+              }
+            : {}),
+        })),
+      )
+      .returningAll()
+      .execute();
+    for (const row of rows) await this.#record(trx, row, 'provisioning.job-queued', actor, {});
+    return rows;
+  }
+
+  /**
+   * Cancels, in the caller's transaction, a rollout's jobs not yet running (of one stage, or of
+   * all), each with its event; running ones go on to their end. Answers how many it canceled.
+   */
+  async cancelNotStartedIn(
+    trx: Transaction<DevicesDatabase>,
+    rollout: { id: string; stage?: number },
+    error: string,
+  ): Promise<number> {
+    let query = trx
+      .updateTable('provisioning_job')
+      .set({ status: 'canceled', error, finished_at: sql<Date>`now()` })
+      .where('rollout_id', '=', rollout.id)
+      .where('status', 'in', ['queued', 'waiting']);
+    if (rollout.stage !== undefined) query = query.where('rollout_stage', '=', rollout.stage);
+    const rows = await query.returningAll().execute();
+    for (const row of rows)
+      await this.#record(trx, row, 'provisioning.job-canceled', { kind: 'system', id: null }, { error });
+    return rows.length;
   }
 
   /**
@@ -204,6 +270,33 @@ export class JobStore {
       .execute();
   }
 
+  /**
+   * Queues a rollout stage's failed and canceled jobs again, in the caller's transaction (the
+   * rollout resumes), each with its event.
+   */
+  async requeueIn(
+    trx: Transaction<DevicesDatabase>,
+    rollout: { id: string; stage: number },
+    actor: EventActor,
+  ): Promise<JobRow[]> {
+    const rows = await trx
+      .updateTable('provisioning_job')
+      .set({
+        status: 'queued',
+        error: null,
+        cancel_requested: false,
+        next_attempt_at: sql<Date>`now()`,
+        finished_at: null,
+      })
+      .where('rollout_id', '=', rollout.id)
+      .where('rollout_stage', '=', rollout.stage)
+      .where('status', 'in', ['failed', 'canceled'])
+      .returningAll()
+      .execute();
+    for (const row of rows) await this.#record(trx, row, 'provisioning.job-queued', actor, {});
+    return rows;
+  }
+
   /** A failed or canceled job, queued again now. */
   async retry(id: string, principal: Principal): Promise<JobRow> {
     const job = await this.#writable(id, principal);
@@ -302,6 +395,7 @@ export class JobStore {
         templateVersion: job.template_version,
         status: job.status,
         attempts: job.attempts,
+        ...(job.rollout_id ? { rolloutId: job.rollout_id, rolloutStage: job.rollout_stage } : {}),
         ...extra,
       },
     });

@@ -217,6 +217,14 @@ export class DeviceRegistry {
     return this.#db.selectFrom('device').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst();
   }
 
+  /** Devices by id, in the order of the ids; removed ones are left out. */
+  async getMany(ids: readonly string[]): Promise<DeviceRow[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#db.selectFrom('device').selectAll().where('id', 'in', ids).execute();
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
   async listByTenant(
     tenantId: string,
     filter: { site?: string | null; tag?: string | null } = {},
