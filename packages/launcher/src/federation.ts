@@ -59,7 +59,23 @@ export interface Federation {
   stopService(service: ServiceName): Promise<void>;
   /** Starts a stopped service again, on the port it had. */
   startService(service: ServiceName): Promise<void>;
+  /**
+   * Starts one more process of a subgraph, with the same configuration on a port of its own
+   * (replicas share a PostgreSQL database and Redis; the gateway keeps calling the first).
+   */
+  startReplica(service: SubgraphName): Promise<Replica>;
   stop(): Promise<void>;
+}
+
+/** A further process of a subgraph beside the federation's own. */
+export interface Replica {
+  readonly port: number;
+  readonly pid: number | undefined;
+  /** Lines it wrote, when output is captured. */
+  logs(): readonly string[];
+  stop(): Promise<void>;
+  /** Ends it with SIGKILL, as a crash would. */
+  kill(): Promise<void>;
 }
 
 interface Running {
@@ -117,16 +133,19 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     };
   };
 
-  const launch = async (service: ServiceName): Promise<void> => {
+  /** Forks a service and waits until it is ready; answers the process and its port. */
+  const spawn = async (
+    service: ServiceName,
+    lines: string[],
+    env: NodeJS.ProcessEnv,
+  ): Promise<{ child: ChildProcess; port: number; exited: Promise<void> }> => {
     const capture = options.output === 'capture';
     const child = fork(ENTRY[service], [], {
       // The built service as it is, whatever flags this process runs with (a test runner's own).
       execArgv: [],
-      env: envOf(service),
+      env,
       stdio: capture ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const lines = logs.get(service) ?? [];
-    logs.set(service, lines);
     const stderr: string[] = [];
     if (capture) {
       for (const stream of [child.stdout, child.stderr]) {
@@ -138,7 +157,6 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       }
     }
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    const entry: Running = { child, port: 0, stopping: false, exited };
     const port = await new Promise<number>((ready, fail) => {
       const timer = setTimeout(
         () => fail(new Error(`${service} did not become ready in time`)),
@@ -159,13 +177,46 @@ export async function startFederation(options: FederationOptions): Promise<Feder
         fail(new Error(`${service} exited with code ${code} before it was ready${detail}`));
       });
     });
-    entry.port = port;
+    return { child, port, exited };
+  };
+
+  const launch = async (service: ServiceName): Promise<void> => {
+    const lines = logs.get(service) ?? [];
+    logs.set(service, lines);
+    const { child, port, exited } = await spawn(service, lines, envOf(service));
+    const entry: Running = { child, port, stopping: false, exited };
     ports.set(service, port);
     running.set(service, entry);
     child.once('exit', (code) => {
       if (running.get(service) === entry) running.delete(service);
       if (!entry.stopping) options.onUnexpectedExit?.(service, code);
     });
+  };
+
+  const replicas = new Set<Replica>();
+  const startReplica = async (service: SubgraphName): Promise<Replica> => {
+    const lines: string[] = [];
+    const prefix = `${service.toUpperCase()}_`;
+    const { child, port, exited } = await spawn(service, lines, {
+      ...envOf(service),
+      [`${prefix}PORT`]: '0',
+    });
+    const end = async (signal: NodeJS.Signals): Promise<void> => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+      replicas.delete(replica);
+    };
+    const replica: Replica = {
+      port,
+      pid: child.pid,
+      logs: () => lines,
+      stop: () => end('SIGTERM'),
+      kill: () => end('SIGKILL'),
+    };
+    replicas.add(replica);
+    return replica;
   };
 
   const stopService = async (service: ServiceName): Promise<void> => {
@@ -180,6 +231,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   };
 
   const stop = async (): Promise<void> => {
+    await Promise.all([...replicas].map((replica) => replica.stop()));
     await stopService('gateway');
     await Promise.all(SUBGRAPH_NAMES.map((name) => stopService(name)));
   };
@@ -211,6 +263,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       if (running.has(service)) return;
       await launch(service);
     },
+    startReplica,
     stop,
   };
 }

@@ -3,6 +3,7 @@ export {
   SUBGRAPH_NAMES,
   type Federation,
   type FederationOptions,
+  type Replica,
   type ServiceName,
   type SubgraphName,
 } from './federation.js';

@@ -109,10 +109,12 @@ export class StatusPoller implements BackgroundWorker {
       const owned = await ownership.claim(fleet.map((device) => device.id));
       if (this.#stopping) return;
       const wanted = new Map(fleet.filter((device) => owned.has(device.id)).map((d) => [d.id, d]));
+      let letGo = 0;
       for (const polled of [...this.#polled.values()]) {
         const device = wanted.get(polled.id);
         if (!device) {
           this.#polled.delete(polled.id);
+          letGo++;
           await this.#let(polled);
         } else if (device.updated_at.getTime() !== polled.updatedAt) {
           // New credentials: the next poll connects with them.
@@ -127,6 +129,12 @@ export class StatusPoller implements BackgroundWorker {
         added.map((device) => ({ id: device.id, tenantId: device.tenant_id })),
       );
       known.forEach((status, index) => this.#take(added[index]!, status));
+      if (added.length > 0 || letGo > 0) {
+        logger.info(
+          { polling: this.#polled.size, taken: added.length, letGo },
+          'devices polled here changed',
+        );
+      }
     } catch (error) {
       logger.error({ err: error }, 'could not look at the fleet to poll');
     }
