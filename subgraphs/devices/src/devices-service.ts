@@ -5,16 +5,21 @@ import { startSubgraph, type Logger, type StartedService } from '@fleet/service-
 import { permissions } from './access/permissions.js';
 import type { DevicesConfig } from './config.js';
 import { CredentialVault } from './credentials/credential-vault.js';
+import { Backups } from './backups/backups.js';
+import { BackupStore } from './backups/backup-store.js';
 import { migrations } from './database/migrations.js';
 import type { DevicesDatabase } from './database/schema.js';
 import { enrollmentRoutes } from './enrollment/enrollment-route.js';
 import { Enrollments } from './enrollment/enrollments.js';
+import { DriftChecks } from './drift/drift-checks.js';
+import { DriftStore } from './drift/drift-store.js';
 import { DeviceRegistry } from './registry/device-registry.js';
 import { resolvers, type DevicesContext } from './resolvers.js';
 import { JobStore } from './provisioning/job-store.js';
 import { JobWorker } from './provisioning/job-worker.js';
 import { Provisioning } from './provisioning/provisioning.js';
 import { RouterNetworks } from './routers/router-networks.js';
+import { PeriodicWorker } from './scheduling/periodic-worker.js';
 import { TemplateStore } from './templates/template-store.js';
 
 export function startDevices(config: DevicesConfig, logger: Logger): Promise<StartedService> {
@@ -57,6 +62,19 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
       const templates = new TemplateStore(db, onEvent);
       const provisioning = new Provisioning(devices, templates);
       const jobs = new JobStore(db, { devices, templates, onEvent });
+      const backupStore = new BackupStore(db, { keep: config.BACKUP_KEEP, onEvent });
+      const backups = new Backups({
+        store: backupStore,
+        devices,
+        logger: logger.child({ component: 'backups' }),
+      });
+      const driftStore = new DriftStore(db, { intervalSeconds: config.DRIFT_INTERVAL_S, onEvent });
+      const drift = new DriftChecks({
+        store: driftStore,
+        devices,
+        templates,
+        logger: logger.child({ component: 'drift' }),
+      });
       const worker = new JobWorker({
         jobs,
         devices,
@@ -70,10 +88,44 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         maxBackoffMs: config.JOB_MAX_BACKOFF_MS,
         maxAttempts: config.JOB_MAX_ATTEMPTS,
         revertAfterSeconds: config.SAFE_APPLY_REVERT_S,
+        // After a success the router is as its job wants it: in sync, and worth a snapshot.
+        onSucceeded: async (job, client) => {
+          await drift.jobSucceeded(job);
+          const device = await devices.get(job.device_id);
+          if (device) await backups.take(device, { reason: 'after-apply', jobId: job.id }, client);
+        },
+      });
+      const scheduledBackups = new PeriodicWorker({
+        name: 'scheduled backups',
+        logger: logger.child({ component: 'backups' }),
+        pollMs: Math.min(config.BACKUP_INTERVAL_S * 1000, 30_000),
+        concurrency: config.BACKUP_CONCURRENCY,
+        claim: async (limit) => {
+          await backupStore.sweep();
+          return backupStore.claimDue(config.BACKUP_INTERVAL_S, limit);
+        },
+        run: (device) => backups.scheduled(device),
+      });
+      const driftChecks = new PeriodicWorker({
+        name: 'drift checks',
+        logger: logger.child({ component: 'drift' }),
+        pollMs: Math.min(config.DRIFT_INTERVAL_S * 1000, 30_000),
+        concurrency: config.BACKUP_CONCURRENCY,
+        claim: (limit) => driftStore.claimDue(limit),
+        run: (row) => drift.scheduled(row),
       });
       return {
-        context: (request) => ({ devices, enrollments, templates, provisioning, jobs, request }),
-        workers: [relay, worker],
+        context: (request) => ({
+          devices,
+          enrollments,
+          templates,
+          provisioning,
+          jobs,
+          backups,
+          drift,
+          request,
+        }),
+        workers: [relay, worker, scheduledBackups, driftChecks],
         routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
       };
     },

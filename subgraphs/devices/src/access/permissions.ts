@@ -18,6 +18,8 @@ const ownTenant = (parent: { tenant?: { id?: unknown } }) => parent.tenant?.id;
 /** Every device and template is checked against its own tenant, whichever path reached it. */
 const visibleInItsTenant = scopeInParent('devices:read', ownTenant);
 const jobVisible = scopeInParent('devices:read', (parent: { tenantId?: unknown }) => parent.tenantId);
+/** Backups and drift name their device's tenant as `tenantId`, like jobs. */
+const backupVisible = jobVisible;
 const tenantDevicesVisible = scopeInParent('devices:read', (parent: { id: string }) => parent.id);
 
 /**
@@ -39,6 +41,9 @@ export const rules: IRules = {
     // A job's tenant is known only once it is read: the job store checks the scope there.
     job: isSignedIn,
     jobs: isSignedIn,
+    // A backup's tenant is known only once it is read: the backups check the scope there.
+    backup: isSignedIn,
+    backupDiff: isSignedIn,
   },
   Mutation: {
     createDevice: scopeInArgument('devices:write', inputTenantArgument),
@@ -51,6 +56,9 @@ export const rules: IRules = {
     applyProvisioning: isSignedIn,
     retryJob: isSignedIn,
     cancelJob: isSignedIn,
+    // The device's tenant is known only once it is read: devices:write is checked there.
+    backupDevice: isSignedIn,
+    checkDrift: isSignedIn,
   },
   _Service: allow,
   Device: { '*': visibleInItsTenant },
@@ -66,6 +74,14 @@ export const rules: IRules = {
   PlannedChange: isSignedIn,
   ProvisioningJob: { '*': jobVisible },
   JobFault: isSignedIn,
+  DeviceBackup: { '*': backupVisible },
+  // Parts of a backup or of a diff of two, each read through a backup the caller may read.
+  BackupMenu: isSignedIn,
+  BackupDiff: isSignedIn,
+  MenuDiff: isSignedIn,
+  ItemChange: isSignedIn,
+  ItemMove: isSignedIn,
+  DeviceDrift: { '*': backupVisible },
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,
