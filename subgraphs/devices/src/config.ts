@@ -92,7 +92,7 @@ export const devicesConfigSpec = {
     max: 2_592_000,
   }),
   BACKUP_KEEP: integer({
-    doc: "Snapshots kept per device, newest first: older ones are deleted, and content no snapshot points at with them.",
+    doc: 'Snapshots kept per device, newest first: older ones are deleted, and content no snapshot points at with them.',
     default: 100,
     min: 1,
     max: 10_000,

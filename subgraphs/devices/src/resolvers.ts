@@ -271,11 +271,7 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       const device = await devices.get(reference.id);
       return device ? toGraphQL(device) : null;
     },
-    backups: async (
-      device: { id: string },
-      args: { limit?: number | null },
-      { backups }: DevicesContext,
-    ) => {
+    backups: async (device: { id: string }, args: { limit?: number | null }, { backups }: DevicesContext) => {
       const limit = args.limit ?? 20;
       if (!Number.isInteger(limit) || limit < 1 || limit > 100)
         throw new BadUserInputError('limit must be 1 to 100', 'limit');
@@ -293,7 +289,11 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       (await backups.content(backup.row)).menus,
   },
   DeviceDrift: {
-    template: async (drift: { template: { id: string } | null }, _: unknown, { templates }: DevicesContext) => {
+    template: async (
+      drift: { template: { id: string } | null },
+      _: unknown,
+      { templates }: DevicesContext,
+    ) => {
       if (!drift.template) return null;
       const template = await templates.byId(drift.template.id);
       return template ? templateToGraphQL(template) : null;

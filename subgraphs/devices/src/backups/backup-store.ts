@@ -102,10 +102,11 @@ export class BackupStore {
         .deleteFrom('backup_content')
         .where('tenant_id', '=', tenantId)
         .where('digest', 'in', digests)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('device_backup')
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('device_backup')
                 .select(sql`1`.as('one'))
                 .whereRef('device_backup.tenant_id', '=', 'backup_content.tenant_id')
                 .whereRef('device_backup.digest', '=', 'backup_content.digest'),

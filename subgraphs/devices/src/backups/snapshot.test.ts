@@ -8,7 +8,12 @@ function printed(overrides: Partial<Record<string, Row[]>> = {}): Map<string, Ro
     Object.entries({
       '/system/identity': [{ name: 'gw-ams' }],
       '/ip/dns': [
-        { servers: '9.9.9.9', 'dynamic-servers': '10.0.0.1', 'allow-remote-requests': 'false', 'cache-used': '31KiB' },
+        {
+          servers: '9.9.9.9',
+          'dynamic-servers': '10.0.0.1',
+          'allow-remote-requests': 'false',
+          'cache-used': '31KiB',
+        },
       ],
       '/ip/address': [
         {
@@ -131,7 +136,7 @@ describe('normalizeSnapshot', () => {
 
   it('keeps the built-in items of fixed menus: their settings are the configuration', () => {
     const content = normalizeSnapshot(
-      new Map([
+      new Map<string, Row[]>([
         [
           '/ip/service',
           [

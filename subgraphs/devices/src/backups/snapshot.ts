@@ -40,11 +40,23 @@ const MENU_STATE: Readonly<Record<string, readonly string[]>> = {
   '/ip/route': ['static', 'connect', 'ecmp', 'hw-offloaded', 'immediate-gw', 'local-address'],
   '/ip/address': ['slave'],
   '/ip/dhcp-server': ['authoritative-ip'],
-  '/system/ntp/client': ['freq-drift', 'synced-server', 'synced-stratum', 'system-offset', 'last-update-from'],
+  '/system/ntp/client': [
+    'freq-drift',
+    'synced-server',
+    'synced-stratum',
+    'system-offset',
+    'last-update-from',
+  ],
 };
 
 /** Properties that hold secrets: never kept, should a router ever print one. */
-const SECRETS = new Set(['password', 'secret', 'private-key', 'authentication-password', 'encryption-password']);
+const SECRETS = new Set([
+  'password',
+  'secret',
+  'private-key',
+  'authentication-password',
+  'encryption-password',
+]);
 
 /**
  * The configuration in what a router printed of every menu templates know: API attributes
@@ -62,13 +74,14 @@ export function normalizeSnapshot(live: ReadonlyMap<string, readonly Row[]>): Sn
     const rows = live.get(menu.path);
     if (!rows) continue;
     const items = rows
-      .filter((row) => !flag(row.dynamic) && (menu.kind === 'single' || menu.kind === 'fixed' || !builtIn(row)))
+      .filter(
+        (row) => !flag(row.dynamic) && (menu.kind === 'single' || menu.kind === 'fixed' || !builtIn(row)),
+      )
       .map((row) => configuration(menu.path, row));
     if (menu.kind === 'single') items.splice(1);
     if (menu.kind === 'fixed' || menu.kind === 'keyed')
       items.sort(
-        (a, b) =>
-          compare(keyOf(menu, a), keyOf(menu, b)) || compare(JSON.stringify(a), JSON.stringify(b)),
+        (a, b) => compare(keyOf(menu, a), keyOf(menu, b)) || compare(JSON.stringify(a), JSON.stringify(b)),
       );
     menus.push({ path: menu.path, items });
   }

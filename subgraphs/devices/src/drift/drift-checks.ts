@@ -25,7 +25,12 @@ export class DriftChecks {
   readonly #templates: TemplateStore;
   readonly #logger: Logger;
 
-  constructor(parts: { store: DriftStore; devices: DeviceRegistry; templates: TemplateStore; logger: Logger }) {
+  constructor(parts: {
+    store: DriftStore;
+    devices: DeviceRegistry;
+    templates: TemplateStore;
+    logger: Logger;
+  }) {
     this.#store = parts.store;
     this.#devices = parts.devices;
     this.#templates = parts.templates;

@@ -148,9 +148,9 @@ export class JobWorker {
         }
         await jobs.finish(job, this.#owner, { status: 'succeeded', summary: summarize(done) });
         log.info({ changes: done.length }, 'provisioning job succeeded');
-        await this.#options.onSucceeded?.(job, client).catch((error: unknown) =>
-          log.error({ err: error }, 'could not follow up a succeeded job'),
-        );
+        await this.#options
+          .onSucceeded?.(job, client)
+          .catch((error: unknown) => log.error({ err: error }, 'could not follow up a succeeded job'));
       } catch (error) {
         // A change to management access may be what cut the connection: the revert stays on the
         // router unless the platform can still get in (then the job fails or retries as it would).

@@ -9,8 +9,8 @@ export interface PeriodicWorkerOptions<T> {
   /** Items it works on at once. */
   concurrency: number;
   /** Takes up to `limit` due items, so that no other process takes them too. */
-  claim(limit: number): Promise<T[]>;
-  run(item: T): Promise<void>;
+  claim: (limit: number) => Promise<T[]>;
+  run: (item: T) => Promise<void>;
 }
 
 /**
