@@ -68,9 +68,9 @@ export class BackupStore {
         .returning('digest')
         .execute();
       await recordEvent(outboxTablesOf(trx), {
-        aggregateType: 'device',
-        aggregateId: device.id,
-        type: 'device.backup-taken',
+        aggregateType: 'device-backup',
+        aggregateId: row.id,
+        type: 'backup.taken',
         tenantId: device.tenant_id,
         actor: taken.actor,
         payload: {

@@ -164,7 +164,7 @@ export class DriftStore {
   ): Promise<void> {
     const actor: EventActor = { kind: 'system', id: null };
     await recordEvent(outboxTablesOf(trx), {
-      aggregateType: 'device',
+      aggregateType: 'device-drift',
       aggregateId: drift.device_id,
       type,
       tenantId: drift.tenant_id,
