@@ -336,23 +336,41 @@ describe.each(await engineMatrix())('backups and drift on $engine', ({ engine, e
     },
   );
 
-  it.runIf(enabled)('answers a clear error for a router it cannot reach, and stores nothing', async () => {
-    const router = routers.inventory()[1]!;
-    const device = await enroll(router, 'r1');
-    expect(await drift(device)).toMatchObject({ status: 'UNKNOWN', checkedAt: null, changes: [] });
-    const unknown = await fleet.asAdmin<{ checkDrift: Drift }>(CHECK, { id: device });
-    expect(unknown.data!.checkDrift.status).toBe('UNKNOWN');
-    routers.routers[1]!.setOffline(true);
-    try {
-      const refused = await fleet.asAdmin(BACKUP_NOW, { id: device });
-      expect(refused.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
-      expect(refused.errors?.[0]?.message).toMatch(/^Could not back up the router: /);
-      expect(refused.errors?.[0]?.message).not.toContain(router.password);
-      expect(await backups(device)).toEqual([]);
-    } finally {
-      routers.routers[1]!.setOffline(false);
-    }
-  });
+  it.runIf(enabled)(
+    'answers a clear error for a router it cannot reach, and skips it on schedule until it is back',
+    async () => {
+      const router = routers.inventory()[1]!;
+      const device = await enroll(router, 'r1');
+      expect(await drift(device)).toMatchObject({ status: 'UNKNOWN', checkedAt: null, changes: [] });
+      const unknown = await fleet.asAdmin<{ checkDrift: Drift }>(CHECK, { id: device });
+      expect(unknown.data!.checkDrift.status).toBe('UNKNOWN');
+      routers.routers[1]!.setOffline(true);
+      try {
+        const refused = await fleet.asAdmin(BACKUP_NOW, { id: device });
+        expect(refused.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+        expect(refused.errors?.[0]?.message).toMatch(/^Could not back up the router: /);
+        expect(refused.errors?.[0]?.message).not.toContain(router.password);
+        expect(await backups(device)).toEqual([]);
+        // On schedule, the router is skipped while it cannot be reached, and said so in the log.
+        await eventually(() =>
+          Promise.resolve(
+            fleet
+              .logs('devices')
+              .some((line) => line.includes('scheduled backup skipped') && line.includes(device))
+              ? true
+              : undefined,
+          ),
+        );
+      } finally {
+        routers.routers[1]!.setOffline(false);
+      }
+      // And tried again the next time.
+      await eventually(async () =>
+        (await backups(device)).some((backup) => backup.reason === 'SCHEDULED') ? true : undefined,
+      );
+      expect(fleet.logs('devices').filter((line) => line.includes(router.password))).toEqual([]);
+    },
+  );
 
   it.runIf(enabled)("keeps a tenant's backups from every other tenant", async () => {
     const [first, second] = await backups(deviceId);

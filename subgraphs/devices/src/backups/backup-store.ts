@@ -164,7 +164,8 @@ export class BackupStore {
   /**
    * Takes up to `limit` devices whose scheduled backup is due, and moves their next one an
    * interval on, so that no other process takes them (rows another holds are skipped). A device
-   * is due one interval after it was created, then every interval.
+   * is due one interval after it was created, then every interval; one in the middle of a job
+   * waits for its end (the job's own snapshot follows it).
    */
   async claimDue(intervalSeconds: number, limit: number): Promise<DeviceRow[]> {
     const claimed = await sql<DeviceRow>`
@@ -174,6 +175,8 @@ export class BackupStore {
         select d.id from device d
         where d.credentials is not null
           and coalesce(d.next_backup_at, d.created_at + make_interval(secs => ${intervalSeconds})) <= now()
+          and not exists (
+            select 1 from provisioning_job j where j.device_id = d.id and j.status = 'running')
         order by coalesce(d.next_backup_at, d.created_at)
         limit ${limit}
         for update skip locked)

@@ -57,6 +57,8 @@ export class Backups {
     const device = await this.#devices.get(id);
     if (!device || !hasScopeIn(principal, 'devices:write', device.tenant_id))
       throw new NotFoundError('Device');
+    if (!device.credentials)
+      throw new BadUserInputError('This device was never enrolled: add it again', 'id');
     try {
       return await this.take(device, { reason: 'manual', actor: actorOf(principal) });
     } catch (error) {
