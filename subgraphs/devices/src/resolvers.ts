@@ -35,6 +35,7 @@ function backupToGraphQL(backup: BackupRow) {
     digest: backup.digest,
     jobId: backup.job_id,
     takenAt: backup.taken_at.toISOString(),
+    /** For the content, read only if asked for; not a field of the schema. */
     row: backup,
   };
 }

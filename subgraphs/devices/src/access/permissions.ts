@@ -18,7 +18,7 @@ const ownTenant = (parent: { tenant?: { id?: unknown } }) => parent.tenant?.id;
 /** Every device and template is checked against its own tenant, whichever path reached it. */
 const visibleInItsTenant = scopeInParent('devices:read', ownTenant);
 const jobVisible = scopeInParent('devices:read', (parent: { tenantId?: unknown }) => parent.tenantId);
-/** Backups and drift name their device's tenant as `tenantId`, like jobs. */
+/** Backups and drift carry their device's tenant as `tenantId`, as jobs do: the same rule. */
 const backupVisible = jobVisible;
 const tenantDevicesVisible = scopeInParent('devices:read', (parent: { id: string }) => parent.id);
 
