@@ -136,6 +136,30 @@ export const devicesConfigSpec = {
     min: 1_000,
     max: 600_000,
   }),
+  BACKUP_INTERVAL_S: integer({
+    doc: 'How often each device is backed up on schedule (besides after every successful job); replicas share the schedule.',
+    default: 86_400,
+    min: 1,
+    max: 2_592_000,
+  }),
+  BACKUP_KEEP: integer({
+    doc: 'Snapshots kept per device, newest first: older ones are deleted, and content no snapshot points at with them.',
+    default: 100,
+    min: 1,
+    max: 10_000,
+  }),
+  DRIFT_INTERVAL_S: integer({
+    doc: "How often each provisioned device is compared with its desired state (its last succeeded job's template version and variables).",
+    default: 3_600,
+    min: 1,
+    max: 2_592_000,
+  }),
+  BACKUP_CONCURRENCY: integer({
+    doc: 'Scheduled backups, and apart from them drift checks, this process runs at once.',
+    default: 5,
+    min: 1,
+    max: 1_000,
+  }),
   MAX_DEVICES_PER_TENANT: integer({
     doc: "Most devices a tenant may have (until billing's plans set each tenant's quota).",
     default: 250,

@@ -5,10 +5,14 @@ import { startSubgraph, type Logger, type StartedService } from '@fleet/service-
 import { permissions } from './access/permissions.js';
 import type { DevicesConfig } from './config.js';
 import { CredentialVault } from './credentials/credential-vault.js';
+import { Backups } from './backups/backups.js';
+import { BackupStore } from './backups/backup-store.js';
 import { migrations } from './database/migrations.js';
 import type { DevicesDatabase } from './database/schema.js';
 import { enrollmentRoutes } from './enrollment/enrollment-route.js';
 import { Enrollments } from './enrollment/enrollments.js';
+import { DriftChecks } from './drift/drift-checks.js';
+import { DriftStore } from './drift/drift-store.js';
 import { DeviceRegistry } from './registry/device-registry.js';
 import { resolvers, type DevicesContext } from './resolvers.js';
 import { JobStore } from './provisioning/job-store.js';
@@ -17,6 +21,7 @@ import { Provisioning } from './provisioning/provisioning.js';
 import { RolloutStore } from './rollouts/rollout-store.js';
 import { RolloutWorker } from './rollouts/rollout-worker.js';
 import { RouterNetworks } from './routers/router-networks.js';
+import { PeriodicWorker } from './scheduling/periodic-worker.js';
 import { TemplateStore } from './templates/template-store.js';
 import type { EventBus } from './status/event-bus/event-bus.js';
 import { MemoryEventBus } from './status/event-bus/memory-event-bus.js';
@@ -90,6 +95,19 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         roundMs: Math.min(config.STATUS_INTERVAL_MS, config.POLL_LEASE_MS / 3),
       });
       fleet.poller = poller;
+      const backupStore = new BackupStore(db, { keep: config.BACKUP_KEEP, onEvent });
+      const backups = new Backups({
+        store: backupStore,
+        devices,
+        logger: logger.child({ component: 'backups' }),
+      });
+      const driftStore = new DriftStore(db, { intervalSeconds: config.DRIFT_INTERVAL_S, onEvent });
+      const drift = new DriftChecks({
+        store: driftStore,
+        devices,
+        templates,
+        logger: logger.child({ component: 'drift' }),
+      });
       const worker = new JobWorker({
         jobs,
         devices,
@@ -104,12 +122,37 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         maxAttempts: config.JOB_MAX_ATTEMPTS,
         revertAfterSeconds: config.SAFE_APPLY_REVERT_S,
         onProgress: (progress) => live.publishJobProgress(progress),
+        // After a success the router is as its job wants it: in sync, and worth a snapshot.
+        onSucceeded: async (job, client) => {
+          await drift.jobSucceeded(job);
+          const device = await devices.get(job.device_id);
+          if (device) await backups.take(device, { reason: 'after-apply', jobId: job.id }, client);
+        },
       });
       const rollouts = new RolloutStore(db, { devices, templates, jobs, onEvent });
       const rolloutWorker = new RolloutWorker({
         rollouts,
         logger: logger.child({ component: 'rollouts' }),
         pollMs: config.ROLLOUT_POLL_MS,
+      });
+      const scheduledBackups = new PeriodicWorker({
+        name: 'scheduled backups',
+        logger: logger.child({ component: 'backups' }),
+        pollMs: Math.min(config.BACKUP_INTERVAL_S * 1000, 30_000),
+        concurrency: config.BACKUP_CONCURRENCY,
+        claim: async (limit) => {
+          await backupStore.sweep();
+          return backupStore.claimDue(config.BACKUP_INTERVAL_S, limit);
+        },
+        run: (device) => backups.scheduled(device),
+      });
+      const driftChecks = new PeriodicWorker({
+        name: 'drift checks',
+        logger: logger.child({ component: 'drift' }),
+        pollMs: Math.min(config.DRIFT_INTERVAL_S * 1000, 30_000),
+        concurrency: config.BACKUP_CONCURRENCY,
+        claim: (limit) => driftStore.claimDue(limit),
+        run: (row) => drift.scheduled(row),
       });
       return {
         context: (request) => ({
@@ -119,11 +162,21 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
           provisioning,
           jobs,
           rollouts,
+          backups,
+          drift,
           live,
           statusOf: statusLoader(statuses),
           request,
         }),
-        workers: [relay, worker, rolloutWorker, poller, { start: () => undefined, stop: () => bus.close() }],
+        workers: [
+          relay,
+          worker,
+          rolloutWorker,
+          scheduledBackups,
+          driftChecks,
+          poller,
+          { start: () => undefined, stop: () => bus.close() },
+        ],
         routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
       };
     },

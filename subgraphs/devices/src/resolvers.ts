@@ -1,9 +1,14 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { hasScopeIn, jsonScalar, type SignedRequest } from '@fleet/service-kit';
+import { BadUserInputError, hasScopeIn, jsonScalar, type SignedRequest } from '@fleet/service-kit';
+import type { BackupRow } from './backups/backup-store.js';
+import type { Backups } from './backups/backups.js';
+import type { DriftChecks } from './drift/drift-checks.js';
+import type { DriftRow } from './drift/drift-store.js';
 import type { CreateDeviceInput } from './registry/device-input.js';
 import type { CreateEnrollmentInput, Enrollments } from './enrollment/enrollments.js';
 import type { DeviceRegistry, DeviceRow } from './registry/device-registry.js';
 import type { JobRow, JobStore } from './provisioning/job-store.js';
+import type { PlannedChange } from './provisioning/plan.js';
 import type { Provisioning } from './provisioning/provisioning.js';
 import {
   policyOf,
@@ -23,7 +28,55 @@ export interface DevicesContext extends StatusContext {
   provisioning: Provisioning;
   jobs: JobStore;
   rollouts: RolloutStore;
+  backups: Backups;
+  drift: DriftChecks;
   request: SignedRequest;
+}
+
+const BACKUP_REASONS = { 'after-apply': 'AFTER_APPLY', scheduled: 'SCHEDULED', manual: 'MANUAL' } as const;
+
+/** A snapshot as the API shows it; its content is read only when asked for. */
+function backupToGraphQL(backup: BackupRow) {
+  return {
+    id: backup.id,
+    device: { id: backup.device_id },
+    tenantId: backup.tenant_id,
+    reason: BACKUP_REASONS[backup.reason],
+    digest: backup.digest,
+    jobId: backup.job_id,
+    takenAt: backup.taken_at.toISOString(),
+    /** For the content, read only if asked for; not a field of the schema. */
+    row: backup,
+  };
+}
+
+/** A planned change with every field the schema names (null where the action has none). */
+function changeToGraphQL(change: PlannedChange) {
+  return { itemId: null, properties: null, before: null, placeBefore: null, ...change };
+}
+
+/** A device's drift; a device never provisioned has none to tell (UNKNOWN). */
+function driftToGraphQL(tenantId: string, drift: DriftRow | undefined) {
+  if (!drift) {
+    return {
+      tenantId,
+      status: 'UNKNOWN',
+      template: null,
+      version: null,
+      checkedAt: null,
+      detectedAt: null,
+      changes: [],
+    };
+  }
+  return {
+    tenantId,
+    status: drift.status === 'drifted' ? 'DRIFTED' : 'IN_SYNC',
+    template: { id: drift.template_id },
+    version: drift.template_version,
+    checkedAt: drift.checked_at.toISOString(),
+    detectedAt: drift.detected_at?.toISOString() ?? null,
+    changes: (drift.changes as PlannedChange[]).map(changeToGraphQL),
+  };
 }
 
 function jobToGraphQL(job: JobRow) {
@@ -136,13 +189,7 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
         device: toGraphQL(plan.device),
         template: templateToGraphQL(plan.template),
         version: plan.version,
-        changes: plan.changes.map((change) => ({
-          itemId: null,
-          properties: null,
-          before: null,
-          placeBefore: null,
-          ...change,
-        })),
+        changes: plan.changes.map(changeToGraphQL),
         empty: plan.changes.length === 0,
       };
     },
@@ -175,8 +222,32 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       args: { tenantId: string; site?: string | null; tag?: string | null },
       { devices }: DevicesContext,
     ) => (await devices.listByTenant(args.tenantId, { site: args.site, tag: args.tag })).map(toGraphQL),
+    // Another tenant's backup answers as an unknown one.
+    backup: async (_: unknown, args: { id: string }, { backups, request }: DevicesContext) => {
+      const backup = await backups.get(args.id, request.principal);
+      return backup ? backupToGraphQL(backup) : null;
+    },
+    backupDiff: async (
+      _: unknown,
+      args: { fromId: string; toId: string },
+      { backups, request }: DevicesContext,
+    ) => {
+      const diff = await backups.diff(args.fromId, args.toId, request.principal);
+      return {
+        from: backupToGraphQL(diff.from),
+        to: backupToGraphQL(diff.to),
+        empty: diff.menus.length === 0,
+        menus: diff.menus,
+      };
+    },
   },
   Mutation: {
+    backupDevice: async (_: unknown, args: { id: string }, { backups, request }: DevicesContext) =>
+      backupToGraphQL(await backups.backupDevice(args.id, request.principal)),
+    checkDrift: async (_: unknown, args: { deviceId: string }, { drift, request }: DevicesContext) => {
+      const checked = await drift.checkNow(args.deviceId, request.principal);
+      return driftToGraphQL(checked.tenantId, checked.drift);
+    },
     createDevice: async (
       _: unknown,
       args: { input: CreateDeviceInput },
@@ -284,6 +355,33 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
     __resolveReference: async (reference: { id: string }, { devices }: DevicesContext) => {
       const device = await devices.get(reference.id);
       return device ? toGraphQL(device) : null;
+    },
+    backups: async (device: { id: string }, args: { limit?: number | null }, { backups }: DevicesContext) => {
+      const limit = args.limit ?? 20;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+        throw new BadUserInputError('limit must be 1 to 100', 'limit');
+      return (await backups.listByDevice(device.id, limit)).map(backupToGraphQL);
+    },
+    drift: async (device: { id: string; tenant: { id: string } }, _: unknown, { drift }: DevicesContext) =>
+      driftToGraphQL(device.tenant.id, await drift.state(device.id)),
+  },
+  DeviceBackup: {
+    device: async (backup: { device: { id: string } }, _: unknown, { devices }: DevicesContext) => {
+      const device = await devices.get(backup.device.id);
+      return device ? toGraphQL(device) : null;
+    },
+    menus: async (backup: { row: BackupRow }, _: unknown, { backups }: DevicesContext) =>
+      (await backups.content(backup.row)).menus,
+  },
+  DeviceDrift: {
+    template: async (
+      drift: { template: { id: string } | null },
+      _: unknown,
+      { templates }: DevicesContext,
+    ) => {
+      if (!drift.template) return null;
+      const template = await templates.byId(drift.template.id);
+      return template ? templateToGraphQL(template) : null;
     },
   },
   Tenant: {

@@ -33,6 +33,10 @@ import { DeviceRegistry } from '../registry/device-registry.js';
 import { RouterNetworks } from '../routers/router-networks.js';
 import { TemplateStore } from '../templates/template-store.js';
 import { Provisioning } from '../provisioning/provisioning.js';
+import { Backups } from '../backups/backups.js';
+import { BackupStore } from '../backups/backup-store.js';
+import { DriftChecks } from '../drift/drift-checks.js';
+import { DriftStore } from '../drift/drift-store.js';
 import { JobStore } from '../provisioning/job-store.js';
 import { RolloutStore } from '../rollouts/rollout-store.js';
 import { resolvers, type DevicesContext } from '../resolvers.js';
@@ -142,6 +146,17 @@ describe('the devices permissions', () => {
         templates,
         jobs,
         onEvent: () => undefined,
+      }),
+      backups: new Backups({
+        store: new BackupStore(database.db, { keep: 10, onEvent: () => undefined }),
+        devices: registry,
+        logger,
+      }),
+      drift: new DriftChecks({
+        store: new DriftStore(database.db, { intervalSeconds: 60, onEvent: () => undefined }),
+        devices: registry,
+        templates,
+        logger,
       }),
       request,
     };

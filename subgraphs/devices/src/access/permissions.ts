@@ -20,6 +20,8 @@ const visibleInItsTenant = scopeInParent('devices:read', ownTenant);
 const jobVisible = scopeInParent('devices:read', (parent: { tenantId?: unknown }) => parent.tenantId);
 /** Statuses and job steps carry their tenant, checked on every event a subscriber receives. */
 const statusVisible = scopeInParent('devices:read', (parent: { tenantId?: unknown }) => parent.tenantId);
+/** Backups and drift carry their device's tenant as `tenantId`, as jobs do: the same rule. */
+const backupVisible = jobVisible;
 const tenantDevicesVisible = scopeInParent('devices:read', (parent: { id: string }) => parent.id);
 
 /**
@@ -44,6 +46,9 @@ export const rules: IRules = {
     // A rollout's tenant is known only once it is read: the rollout store checks the scope there.
     rollout: isSignedIn,
     rollouts: scopeInArgument('devices:read', tenantIdArgument),
+    // A backup's tenant is known only once it is read: the backups check the scope there.
+    backup: isSignedIn,
+    backupDiff: isSignedIn,
   },
   Mutation: {
     createDevice: scopeInArgument('devices:write', inputTenantArgument),
@@ -60,6 +65,9 @@ export const rules: IRules = {
     // A rollout's tenant is known only once it is read: the rollout store checks devices:write there.
     cancelRollout: isSignedIn,
     resumeRollout: isSignedIn,
+    // The device's tenant is known only once it is read: devices:write is checked there.
+    backupDevice: isSignedIn,
+    checkDrift: isSignedIn,
   },
   Subscription: {
     // Either argument may name the scope: the live status checks it when the subscription
@@ -89,6 +97,14 @@ export const rules: IRules = {
   RolloutPolicy: isSignedIn,
   RolloutStage: isSignedIn,
   RolloutCounts: isSignedIn,
+  DeviceBackup: { '*': backupVisible },
+  // Parts of a backup or of a diff of two, each read through a backup the caller may read.
+  BackupMenu: isSignedIn,
+  BackupDiff: isSignedIn,
+  MenuDiff: isSignedIn,
+  ItemChange: isSignedIn,
+  ItemMove: isSignedIn,
+  DeviceDrift: { '*': backupVisible },
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,

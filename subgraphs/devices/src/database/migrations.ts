@@ -150,6 +150,60 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '0006-backups-and-drift': {
+    async up(db: Kysely<any>) {
+      // A snapshot's content is stored once per tenant and digest: unchanged routers share it.
+      await sql`
+        create table backup_content (
+          tenant_id uuid not null,
+          digest text not null,
+          content text not null,
+          created_at timestamptz not null default now(),
+          primary key (tenant_id, digest)
+        )`.execute(db);
+      // The foreign key to the content keeps a snapshot from ever pointing at content a
+      // concurrent clean-up deleted; removing the device removes its snapshots.
+      await sql`
+        create table device_backup (
+          id uuid primary key,
+          tenant_id uuid not null,
+          device_id uuid not null references device (id) on delete cascade,
+          digest text not null,
+          reason text not null check (reason in ('after-apply', 'scheduled', 'manual')),
+          job_id uuid,
+          taken_at timestamptz not null default now(),
+          foreign key (tenant_id, digest) references backup_content (tenant_id, digest)
+        )`.execute(db);
+      await sql`create index device_backup_device on device_backup (device_id, taken_at)`.execute(db);
+      await sql`create index device_backup_content on device_backup (tenant_id, digest)`.execute(db);
+      // When the scheduled backup of a device is due; null: one interval after it was created.
+      await sql`alter table device add column next_backup_at timestamptz`.execute(db);
+      // A device's desired state (its last succeeded job) and what the last drift check found. A
+      // device without a row was never provisioned: its drift is unknown.
+      await sql`
+        create table device_drift (
+          device_id uuid primary key references device (id) on delete cascade,
+          tenant_id uuid not null,
+          job_id uuid not null,
+          template_id uuid not null,
+          template_version integer not null,
+          status text not null check (status in ('in-sync', 'drifted')),
+          changes jsonb not null default '[]',
+          checked_at timestamptz not null default now(),
+          detected_at timestamptz,
+          next_check_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`create index device_drift_due on device_drift (next_check_at)`.execute(db);
+      // Devices provisioned before: their last succeeded job is their desired state, in sync then.
+      await sql`
+        insert into device_drift (device_id, tenant_id, job_id, template_id, template_version, status, checked_at)
+        select distinct on (j.device_id) j.device_id, j.tenant_id, j.id, j.template_id, j.template_version,
+               'in-sync', j.finished_at
+        from provisioning_job j join device d on d.id = j.device_id
+        where j.status = 'succeeded'
+        order by j.device_id, j.finished_at desc`.execute(db);
+    },
+  },
   '0007-rollouts': {
     async up(db: Kysely<any>) {
       // A staged rollout of a template version over the devices a site and/or tag selected when

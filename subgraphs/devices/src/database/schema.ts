@@ -6,6 +6,9 @@ export type TlsMode = 'verify' | 'pinned' | 'anonymous-dh';
 export type JobStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'canceled';
 
 export type RolloutStatus = 'running' | 'halted' | 'succeeded' | 'completed-with-failures' | 'canceled';
+export type BackupReason = 'after-apply' | 'scheduled' | 'manual';
+
+export type DriftStatus = 'in-sync' | 'drifted';
 
 export interface DevicesDatabase extends OutboxTables {
   device: {
@@ -30,6 +33,8 @@ export interface DevicesDatabase extends OutboxTables {
     board: Generated<string>;
     created_at: Generated<Date>;
     updated_at: Generated<Date>;
+    /** When the scheduled backup is due; null: one backup interval after the device was created. */
+    next_backup_at: Date | null;
   };
   tenant_key: {
     tenant_id: string;
@@ -161,6 +166,40 @@ export interface DevicesDatabase extends OutboxTables {
     total_memory: number | null;
     uptime_seconds: number | null;
     interfaces: unknown;
+  };
+  /** A snapshot's normalized content, once per tenant and digest (see backups/snapshot.ts). */
+  backup_content: {
+    tenant_id: string;
+    /** SHA-256 of the content, hex. */
+    digest: string;
+    /** The canonical serialization the digest is of. */
+    content: string;
+    created_at: Generated<Date>;
+  };
+  device_backup: {
+    id: string;
+    tenant_id: string;
+    device_id: string;
+    digest: string;
+    reason: BackupReason;
+    /** The job whose success this snapshot followed (after-apply). */
+    job_id: string | null;
+    taken_at: Generated<Date>;
+  };
+  /** A provisioned device's desired state (its last succeeded job) and its last drift check. */
+  device_drift: {
+    device_id: string;
+    tenant_id: string;
+    job_id: string;
+    template_id: string;
+    template_version: number;
+    status: DriftStatus;
+    /** The changes that would bring the router back to its desired state (drifted). */
+    changes: Generated<unknown>;
+    checked_at: Generated<Date>;
+    /** When the device was found drifted; null while in sync. */
+    detected_at: Date | null;
+    next_check_at: Generated<Date>;
   };
   tenant_devices: {
     tenant_id: string;

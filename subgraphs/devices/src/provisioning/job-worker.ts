@@ -35,6 +35,8 @@ export interface JobWorkerOptions {
   maxAttempts: number;
   /** Safe apply: how long after a change to management access the router undoes it, unconfirmed. */
   revertAfterSeconds: number;
+  /** Called once a job succeeded, with the job's connection (backups and drift follow jobs). */
+  onSucceeded?: (job: JobRow, client: RouterClient) => Promise<void>;
   /** Told of each step of a job (planned, each change, its outcome), for live progress. */
   onProgress?: (progress: JobProgress) => void;
 }
@@ -165,6 +167,9 @@ export class JobWorker {
         await jobs.finish(job, this.#owner, { status: 'succeeded', summary: summarize(done) });
         this.#tell(job, 'succeeded', planned, done.length, `Made ${done.length} changes`);
         log.info({ changes: done.length }, 'provisioning job succeeded');
+        await this.#options
+          .onSucceeded?.(job, client)
+          .catch((error: unknown) => log.error({ err: error }, 'could not follow up a succeeded job'));
       } catch (error) {
         // A change to management access may be what cut the connection: the revert stays on the
         // router unless the platform can still get in (then the job fails or retries as it would).

@@ -122,7 +122,7 @@ function planOrdered(
 }
 
 /** Pairs [row, item] of the longest sequence equal in both, in order (dynamic programming). */
-function longestCommonRun<A, B>(
+export function longestCommonRun<A, B>(
   a: readonly A[],
   b: readonly B[],
   same: (x: A, y: B) => boolean,
