@@ -88,9 +88,13 @@ describe('provisioning plans', () => {
         .map((change) => change.action)
         .sort(),
     ).toEqual(['add', 'add', 'remove']);
-    // The firewall keeps the longest run already in order and mends the rest.
+    // The firewall keeps the longest run already in order (A), removes the rule the template
+    // lacks (X), adds the missing one (B) and moves the one it has out of order (C).
     const firewall = changes.filter((change) => change.menu === '/ip/firewall/filter');
-    expect(firewall.map((change) => change.action)).toEqual(['remove', 'remove', 'add', 'add']);
+    expect(firewall.map((change) => change.action)).toEqual(['remove', 'add', 'move']);
+    expect(firewall[0]).toMatchObject({ before: { comment: 'X' } });
+    expect(firewall[1]).toMatchObject({ properties: { comment: 'B' } });
+    expect(firewall[2]).toMatchObject({ before: { comment: 'C' }, placeBefore: null });
     expect(await filterRules()).toEqual(before);
   });
 
@@ -109,5 +113,28 @@ describe('provisioning plans', () => {
     expect(
       (await client.print('/ip/route')).filter((row) => row.dynamic === 'true').length,
     ).toBeGreaterThanOrEqual(routesBefore.length);
+  });
+
+  it('moves rules put out of order and sets a rule changed under its comment, keeping their ids', async () => {
+    const rules = await client.print('/ip/firewall/filter');
+    const idOf = (comment: string) => rules.find((row) => row.comment === comment)!['.id']!;
+    // The operator moves C to the top and changes B's protocol.
+    await client.move('/ip/firewall/filter', [idOf('C')], idOf('A'));
+    await client.set('/ip/firewall/filter', [idOf('B')], { protocol: 'tcp' });
+    const changes = (await plan()).filter((change) => change.menu === '/ip/firewall/filter');
+    expect(changes.map((change) => change.action).sort()).toEqual(['move', 'set']);
+    expect(changes).toContainEqual({
+      action: 'set',
+      menu: '/ip/firewall/filter',
+      itemId: idOf('B'),
+      properties: { protocol: 'icmp' },
+      before: { protocol: 'tcp' },
+    });
+    for (const change of changes) await executeChange(client, change);
+    expect(await plan()).toEqual([]);
+    const after = await client.print('/ip/firewall/filter');
+    expect(after.filter((row) => row.dynamic !== 'true').map((row) => [row.comment, row['.id']])).toEqual(
+      ['A', 'B', 'C'].map((comment) => [comment, idOf(comment)]),
+    );
   });
 });

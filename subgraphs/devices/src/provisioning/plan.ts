@@ -12,7 +12,15 @@ export type PlannedChange =
       before: Record<string, string>;
     }
   | { action: 'add'; menu: string; properties: Record<string, string>; placeBefore: string | null }
-  | { action: 'remove'; menu: string; itemId: string; before: Record<string, string> };
+  | { action: 'remove'; menu: string; itemId: string; before: Record<string, string> }
+  /** An ordered rule put in its place: before `placeBefore`, or at the end when null. */
+  | {
+      action: 'move';
+      menu: string;
+      itemId: string;
+      placeBefore: string | null;
+      before: Record<string, string>;
+    };
 
 /** Menus whose items the template does not list are left alone there, never removed. */
 const KEEP_UNLISTED = new Set(['/user', '/user/group']);
@@ -23,8 +31,10 @@ const KEEP_UNLISTED = new Set(['/user', '/user/group']);
  * - a one-item menu is set where it differs;
  * - fixed items (services) are found by key and set where they differ;
  * - keyed items are added, set or removed by their primary key;
- * - ordered lists (firewall rules) keep the longest run of rules already in the right order and
- *   add (before the right rule) or remove the others, so the final order is the template's.
+ * - ordered lists (firewall rules) keep the longest run of rules already in the right order; a
+ *   rule elsewhere that is the same (or carries the same comment, unique on both sides) is set
+ *   where it differs and moved into place; the others are added before the right rule or
+ *   removed, so the final order is the template's.
  * Dynamic and built-in items are never touched, and a menu the template does not name is not
  * read at all. Live values are compared in RouterOS's spelling (yes/no as true/false).
  */
@@ -86,16 +96,55 @@ function planOrdered(
 ): PlannedChange[] {
   // A rule is the same rule when every property templates know matches, an absent one standing
   // for its default: a live rule that matches on more (a protocol, say) is another rule.
-  const same = (row: Row, item: Record<string, string>) =>
+  const identical = (row: Row, item: Record<string, string>) =>
     Object.values(menu.properties).every(
       (property) => comparable(property, row[property.ros]) === comparable(property, item[property.ros]),
     );
-  const kept = longestCommonRun(rows, items, same);
-  const keptRows = new Set(kept.map(([row]) => row));
-  const keptItems = new Map(kept.map(([row, item]) => [item, row]));
+  // Or it is the rule of that comment, when the comment names one rule on each side and setting
+  // the template's properties is enough to make them identical.
+  const once = (comments: readonly string[]) => {
+    const counts = new Map<string, number>();
+    for (const comment of comments) counts.set(comment, (counts.get(comment) ?? 0) + 1);
+    return (comment: string) => comment !== '' && counts.get(comment) === 1;
+  };
+  const uniqueInRows = once(rows.map((row) => row.comment ?? ''));
+  const uniqueInItems = once(items.map((item) => item.comment ?? ''));
+  const namedAlike = (row: Row, item: Record<string, string>) => {
+    const comment = item.comment ?? '';
+    return (
+      comment === (row.comment ?? '') &&
+      uniqueInRows(comment) &&
+      uniqueInItems(comment) &&
+      Object.values(menu.properties).every(
+        (property) =>
+          item[property.ros] !== undefined ||
+          comparable(property, row[property.ros]) === comparable(property, undefined),
+      )
+    );
+  };
+  const same = (row: Row, item: Record<string, string>) => identical(row, item) || namedAlike(row, item);
+
+  // Rules already in order stay where they are; the others of the template find their rule.
+  const rowOf = new Map<number, number>();
+  const anchored = new Set<number>();
+  for (const [row, item] of longestCommonRun(rows, items, same)) {
+    rowOf.set(item, row);
+    anchored.add(item);
+  }
+  const taken = new Set(rowOf.values());
+  for (const match of [identical, namedAlike]) {
+    for (let item = 0; item < items.length; item++) {
+      if (rowOf.has(item)) continue;
+      const row = rows.findIndex((candidate, at) => !taken.has(at) && match(candidate, items[item]!));
+      if (row === -1) continue;
+      rowOf.set(item, row);
+      taken.add(row);
+    }
+  }
+
   const changes: PlannedChange[] = [];
   for (let row = 0; row < rows.length; row++) {
-    if (!keptRows.has(row)) {
+    if (!taken.has(row)) {
       changes.push({
         action: 'remove',
         menu: menu.path,
@@ -104,19 +153,32 @@ function planOrdered(
       });
     }
   }
-  // Each new rule goes before the next kept rule (or at the end): after every change, the
-  // kept rules and the added ones stand in the template's order.
+  for (const [item, row] of rowOf) {
+    changes.push(...setWhereDifferent(menu, rows[row]!, items[item]!, rows[row]!['.id'] ?? null));
+  }
+  // Each rule not anchored goes before the next anchored rule (or to the end), in the template's
+  // order: after every change, the anchored rules and those placed stand in the template's order.
   for (let item = 0; item < items.length; item++) {
-    if (keptItems.has(item)) continue;
+    if (anchored.has(item)) continue;
     let next: string | null = null;
     for (let later = item + 1; later < items.length; later++) {
-      const row = keptItems.get(later);
-      if (row !== undefined) {
-        next = rows[row]!['.id'] ?? null;
+      if (anchored.has(later)) {
+        next = rows[rowOf.get(later)!]!['.id'] ?? null;
         break;
       }
     }
-    changes.push({ action: 'add', menu: menu.path, properties: items[item]!, placeBefore: next });
+    const row = rowOf.get(item);
+    changes.push(
+      row === undefined
+        ? { action: 'add', menu: menu.path, properties: items[item]!, placeBefore: next }
+        : {
+            action: 'move',
+            menu: menu.path,
+            itemId: rows[row]!['.id']!,
+            placeBefore: next,
+            before: shown(menu, rows[row]!),
+          },
+    );
   }
   return changes;
 }

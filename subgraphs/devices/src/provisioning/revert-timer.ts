@@ -64,7 +64,7 @@ export class RevertTimer {
     return this.#name;
   }
 
-  /** Adds the undoing of a change that was just made (`addedId`: what an `add` returned). */
+  /** Adds the undoing of a change that was just made (`addedId`: what executing it answered). */
   async record(change: PlannedChange, addedId: string | undefined): Promise<void> {
     const undo = undoOf(change, addedId);
     if (!undo) return;
@@ -114,5 +114,11 @@ function undoOf(change: PlannedChange, addedId: string | undefined): string | un
         : `/${menu} set ${change.itemId} ${assignments(change.before)}`;
     case 'remove':
       return `/${menu} add ${assignments(change.before)}`;
+    case 'move':
+      // `addedId` is what followed the rule before it moved: '' for none, the end.
+      if (addedId === undefined) return undefined;
+      return addedId === ''
+        ? `/${menu} move numbers=${change.itemId}`
+        : `/${menu} move numbers=${change.itemId} destination=${addedId}`;
   }
 }
