@@ -73,48 +73,54 @@ interface JobState {
 }
 const FINISHED = new Set(['succeeded', 'failed', 'canceled']);
 
-const databases = POSTGRES ? await createBenchDatabases(POSTGRES) : undefined;
-const sim = await startSimulatorProcess(ROUTERS);
-const dataDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
-const federation = await startFederation({
-  dataDir,
-  env: {},
-  ports: { gateway: 0, aaa: 0, devices: 0, billing: 0, audit: 0 },
-  overrides: {
-    devices: {
-      ...databases?.overrides.devices,
-      DEVICES_LOG_LEVEL: 'warn',
-      DEVICES_JOB_CONCURRENCY: String(CONCURRENCY),
-      DEVICES_JOB_PER_TENANT: String(CONCURRENCY),
-      DEVICES_MAX_DEVICES_PER_TENANT: String(ROUTERS),
-    },
-    // One client at one address sends everything here, and reads many jobs per request: the
-    // budgets and operation limits are lifted, as the test federation lifts them.
-    gateway: {
-      GATEWAY_LOG_LEVEL: 'warn',
-      GATEWAY_RATE_LIMIT_SIGN_IN_REQUESTS: '100000',
-      GATEWAY_RATE_LIMIT_ADDRESS_REQUESTS: '100000000',
-      GATEWAY_RATE_LIMIT_TIERS: 'standard=100000000/100000000/100000000',
-      GATEWAY_MAX_ALIASES: String(JOBS_PER_READ),
-      GATEWAY_MAX_ROOT_FIELDS: String(JOBS_PER_READ),
-      GATEWAY_MAX_TOKENS: '100000',
-      GATEWAY_MAX_COST: '100000',
-    },
-    aaa: { ...databases?.overrides.aaa, AAA_LOG_LEVEL: 'warn' },
-    audit: { ...databases?.overrides.audit, AUDIT_LOG_LEVEL: 'warn' },
-    billing: { ...databases?.overrides.billing, BILLING_LOG_LEVEL: 'warn' },
-  },
-  output: 'capture',
-});
-
-const inTime = (what: string): void => {
-  if (Date.now() > deadline) throw new Error(`${what} did not finish within --max-seconds ${MAX_SECONDS}`);
-};
-
-const mb = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
-const devicesAtStart = processUsage(federation.pid('devices')!);
-
+/** What was started, to stop and remove in this order whatever happens. */
+const cleanup: (() => Promise<void>)[] = [];
 try {
+  const databases = POSTGRES ? await createBenchDatabases(POSTGRES) : undefined;
+  if (databases) cleanup.unshift(() => databases.drop());
+  const dataDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
+  cleanup.unshift(() => rm(dataDir, { recursive: true, force: true }));
+  const sim = await startSimulatorProcess(ROUTERS);
+  cleanup.unshift(() => sim.stop());
+  const federation = await startFederation({
+    dataDir,
+    env: {},
+    ports: { gateway: 0, aaa: 0, devices: 0, billing: 0, audit: 0 },
+    overrides: {
+      devices: {
+        ...databases?.overrides.devices,
+        DEVICES_LOG_LEVEL: 'warn',
+        DEVICES_JOB_CONCURRENCY: String(CONCURRENCY),
+        DEVICES_JOB_PER_TENANT: String(CONCURRENCY),
+        DEVICES_MAX_DEVICES_PER_TENANT: String(ROUTERS),
+      },
+      // One client at one address sends everything here, and reads many jobs per request: the
+      // budgets and operation limits are lifted, as the test federation lifts them.
+      gateway: {
+        GATEWAY_LOG_LEVEL: 'warn',
+        GATEWAY_RATE_LIMIT_SIGN_IN_REQUESTS: '100000',
+        GATEWAY_RATE_LIMIT_ADDRESS_REQUESTS: '100000000',
+        GATEWAY_RATE_LIMIT_TIERS: 'standard=100000000/100000000/100000000',
+        GATEWAY_MAX_ALIASES: String(JOBS_PER_READ),
+        GATEWAY_MAX_ROOT_FIELDS: String(JOBS_PER_READ),
+        GATEWAY_MAX_TOKENS: '100000',
+        GATEWAY_MAX_COST: '100000',
+      },
+      aaa: { ...databases?.overrides.aaa, AAA_LOG_LEVEL: 'warn' },
+      audit: { ...databases?.overrides.audit, AUDIT_LOG_LEVEL: 'warn' },
+      billing: { ...databases?.overrides.billing, BILLING_LOG_LEVEL: 'warn' },
+    },
+    output: 'capture',
+  });
+  cleanup.unshift(() => federation.stop());
+
+  const inTime = (what: string): void => {
+    if (Date.now() > deadline) throw new Error(`${what} did not finish within --max-seconds ${MAX_SECONDS}`);
+  };
+
+  const mb = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
+  const devicesAtStart = processUsage(federation.pid('devices')!);
+
   const url = federation.gatewayUrl;
   const token = await signInAdmin(federation);
   const call = <T>(query: string, variables: Record<string, unknown> = {}) =>
@@ -280,8 +286,5 @@ try {
     )}\n`,
   );
 } finally {
-  await federation.stop();
-  await sim.stop();
-  await rm(dataDir, { recursive: true, force: true });
-  await databases?.drop();
+  for (const step of cleanup) await step();
 }
