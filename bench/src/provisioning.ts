@@ -285,6 +285,15 @@ try {
       2,
     )}\n`,
   );
+  const problems = [
+    first.failed > 0 && `${first.failed} jobs of the first wave failed`,
+    inDesiredState < SAMPLE && `${SAMPLE - inDesiredState} sampled routers are not as the template wants`,
+    (second.failed > 0 || second.changes_made > 0) && 'the second wave failed or made changes',
+  ].filter(Boolean);
+  if (problems.length > 0) {
+    process.stderr.write(`Provisioning check failed: ${problems.join('; ')}\n`);
+    process.exitCode = 1;
+  }
 } finally {
   for (const step of cleanup) await step();
 }
