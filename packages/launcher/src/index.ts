@@ -10,3 +10,4 @@ export {
 export type { InitialAdmin } from '@fleet/aaa';
 export { KEY_PAIRS, loadOrCreateSecrets, type Secrets } from './secrets.js';
 export { configurationTable, CONFIGURATION } from './config-table.js';
+export { forEachBounded } from './bounded-concurrency.js';

@@ -29,6 +29,9 @@ import { encodeLength, legacyLoginResponse, SentenceDecoder, WireError } from '@
  *    rejection nobody returned): the connection counted as logged in, and the stray rejection
  *    could end the process. Login is now plain first, the pre-6.43 challenge when the router
  *    offers one, and anything else a refusal.
+ * 8. Writes. A sentence went out one socket write per word: with Nagle's algorithm, every word
+ *    after the first waited for the router to acknowledge the first, which a router delays (40 ms
+ *    on Linux), so every call paid that wait. A sentence is now one write.
  */
 
 /** TLS options may carry this: the peer certificate's SHA-256 fingerprint, `AB:CD:…`. */
@@ -56,6 +59,12 @@ interface ConnectorInternals {
   emit(event: string, ...args: unknown[]): boolean;
   listenerCount(event: string): number;
   destroy(): void;
+}
+
+interface TransmitterInternals {
+  socket: { writable: boolean; write(data: Buffer): boolean };
+  pool: Buffer[];
+  encodeString(text: string | null): Buffer;
 }
 
 interface ApiInternals {
@@ -108,6 +117,18 @@ export function applyNodeRouterOsFixes(): void {
     if (text === null) return Buffer.from([0]);
     const bytes = Buffer.from(text, 'utf8');
     return Buffer.concat([encodeLength(bytes.length), bytes]);
+  };
+
+  // 8: a sentence in one write, kept in the pool as one while the socket is not writable yet.
+  const connectorWrite = Connector.prototype as unknown as {
+    write: (this: { transmitter: TransmitterInternals }, words: string[]) => unknown;
+  };
+  connectorWrite.write = function (this: { transmitter: TransmitterInternals }, words: string[]) {
+    const transmitter = this.transmitter;
+    const sentence = Buffer.concat([...words, null].map((word) => transmitter.encodeString(word)));
+    if (!transmitter.socket.writable || transmitter.pool.length > 0) transmitter.pool.push(sentence);
+    else transmitter.socket.write(sentence);
+    return this;
   };
 
   // 3: `!empty` waits for `!done`; other unknown replies fail the call, not the process.

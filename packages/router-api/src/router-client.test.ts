@@ -188,6 +188,54 @@ describe('hazards of the published library, fixed', () => {
     }
   });
 
+  it('a command goes out in one write, so no word waits for the router to acknowledge the last', async () => {
+    // A peer that answers every sentence with `!done` and keeps what each connection sent, chunk
+    // by chunk. The published library writes word by word: with Nagle's algorithm the first word
+    // leaves alone and the others wait for its acknowledgement, which the router delays.
+    const connections: Buffer[][] = [];
+    const peer = createServer((socket) => {
+      const chunks: Buffer[] = [];
+      connections.push(chunks);
+      const decoder = new SentenceDecoder();
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        for (const words of decoder.push(chunk)) {
+          const { tag } = parseCommand(words);
+          socket.write(encodeSentence(tag ? ['!done', `.tag=${tag}`] : ['!done']));
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', resolve));
+    const port = (peer.address() as AddressInfo).port;
+    /** Whether every chunk the peer received ended where a sentence ends. */
+    const whole = (chunks: Buffer[]) => chunks.length > 0 && chunks.every((chunk) => chunk.at(-1) === 0);
+    try {
+      const unpatched = await runUnpatched(
+        `const api = new lib.RouterOSAPI(options); api.on('error', () => {}); await api.connect();
+         return api.write('/interface/print', ['=.proplist=name,type', '?type=ether']);`,
+        { host: '127.0.0.1', port, user: 'admin', password: 'admin', timeout: 30 },
+      );
+      expect(unpatched.outcome).toBe('resolved');
+      expect(whole(connections[0]!)).toBe(false);
+
+      const api = new RouterClient({
+        name: 'peer',
+        host: '127.0.0.1',
+        port,
+        username: 'admin',
+        password: 'admin',
+      });
+      clients.push(api);
+      await api.print('/interface', { proplist: ['name', 'type'], where: { type: 'ether' } });
+      await api.print('/system/identity');
+      expect(connections).toHaveLength(2);
+      expect(whole(connections[1]!)).toBe(true);
+    } finally {
+      peer.close();
+    }
+  });
+
   it('a router that stops answering fails the call at its deadline', async () => {
     v718.faults.hang = true;
     const unpatched = await runUnpatched(
