@@ -174,7 +174,24 @@ describe('npm start -- --demo', () => {
         return all.every((list) => list.length === 1 && list[0]!.status === 'succeeded') ? all : undefined;
       }, 90_000);
       for (const [job] of jobs) expect(job!.summary).toHaveProperty(['/ip/firewall/filter'], { add: 3 });
-      await demo.waitFor(/demo fleet: 20 devices · jobs: 20 succeeded, 0 pending, 0 failed/, 30_000);
+      await demo.waitFor(
+        /demo fleet: 20 devices \(\d+ online.* · jobs: 20 succeeded, 0 pending, 0 failed/,
+        30_000,
+      );
+
+      // The fleet is live: polled, online (one router drops off now and then), with traffic.
+      await eventually(async () => {
+        const answer = await graphql<{ devices: { status: { state: string; cpuLoad: number | null } }[] }>(
+          url,
+          'query($t: ID!) { devices(tenantId: $t) { status { state cpuLoad } } }',
+          { t: tenant[1] },
+          token,
+        );
+        const online = answer.data!.devices.filter((device) => device.status.state === 'ONLINE');
+        return online.length >= 19 && online.every((device) => device.status.cpuLoad !== null)
+          ? true
+          : undefined;
+      }, 30_000);
 
       // The passwords appear on the notice only: the owner's in its line and the ready query.
       const lines = (secret: string) =>

@@ -10,6 +10,13 @@ import { FleetSummary } from './fleet-summary.js';
 /** How often the terminal gets a line about the fleet. */
 const SUMMARY_EVERY_MS = 10_000;
 
+/** The demo's routers are polled this often, unless the user set DEVICES_STATUS_INTERVAL_MS. */
+const DEMO_STATUS_INTERVAL_MS = '2000';
+
+/** One router drops off the network for a while, over and over, so the fleet is seen to live. */
+const FLAP_EVERY_MS = 90_000;
+const FLAP_FOR_MS = 30_000;
+
 /**
  * `npm start -- --demo`: the federation on a fresh temporary data directory (removed when the
  * demo stops), a simulated fleet beside it on loopback, enrolled into a demo tenant through the
@@ -23,6 +30,7 @@ export async function runDemo(): Promise<void> {
   let simulator: Simulator | undefined;
   let federation: Federation | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let flapping: NodeJS.Timeout | undefined;
   let stopping = false;
 
   out(`Starting the demo: ${DEMO_ROUTERS.length} simulated routers and the federation`);
@@ -45,6 +53,7 @@ export async function runDemo(): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
+    clearInterval(flapping);
     out('\nStopping the demo …');
     await starting.catch(() => undefined);
     await federation?.stop();
@@ -83,6 +92,14 @@ export async function runDemo(): Promise<void> {
     };
     await report();
     timer = setInterval(() => void report(), SUMMARY_EVERY_MS);
+    const flapper = simulator.routers.at(-1)!;
+    flapping = setInterval(() => {
+      out(
+        `(demo: ${flapper.name} drops off the network for ${FLAP_FOR_MS / 1000} s, to show offline detection)`,
+      );
+      flapper.setOffline(true);
+      setTimeout(() => flapper.setOffline(false), FLAP_FOR_MS).unref();
+    }, FLAP_EVERY_MS);
   } catch (error) {
     if (stopping) return;
     process.stderr.write(
@@ -105,7 +122,7 @@ function demoEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     ]),
   );
   const kept = Object.entries(env).filter(([name]) => !/_(DATABASE_URL|DATA_DIR)$/.test(name));
-  return { ...quiet, ...Object.fromEntries(kept) };
+  return { ...quiet, DEVICES_STATUS_INTERVAL_MS: DEMO_STATUS_INTERVAL_MS, ...Object.fromEntries(kept) };
 }
 
 /** Shown once, on the terminal only: where to look and how to sign in. */
@@ -116,7 +133,7 @@ function readyNotice(url: string, demo: EnrolledDemo): string {
     `password: \\"${owner.password}\\"}) { accessToken } }"}`;
   const devices =
     `{"query":"{ devices(tenantId: \\"${demo.tenantId}\\") ` +
-    '{ name site tags routerOsVersion identity } }"}';
+    '{ name site tags routerOsVersion status { state cpuLoad uptimeSeconds } } }"}';
   return [
     '',
     `The demo is ready: ${demo.deviceIds.length} routers enrolled in tenant "${owner.tenant}".`,
@@ -127,7 +144,7 @@ function readyNotice(url: string, demo: EnrolledDemo): string {
     `The platform administrator: tenant ${admin.tenant}, email ${admin.email}, password ${admin.password}`,
     'These passwords are shown only now; the demo forgets everything when it stops.',
     '',
-    "List the demo tenant's devices:",
+    "List the demo tenant's devices with their live status:",
     `  TOKEN=$(curl -s ${url} -H 'content-type: application/json' -d '${login}' | sed -E 's/.*"accessToken":"([^"]+)".*/\\1/')`,
     `  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d '${devices}'`,
     '',

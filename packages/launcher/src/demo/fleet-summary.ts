@@ -1,19 +1,35 @@
 import type { GatewaySession } from './gateway-client.js';
 
-/**
- * The one query behind the demo's periodic line: the fleet as the gateway shows it. Per-device
- * live status is read here too once devices serve it: add its fields to `FleetDevice` and this
- * query, and its counts to `fleetCounts`.
- */
-export const FLEET_QUERY = `query DemoFleet($tenantId: ID!) { devices(tenantId: $tenantId) { id } }`;
+/** The one query behind the demo's periodic line: the fleet and its live status, as the gateway shows it. */
+export const FLEET_QUERY = `query DemoFleet($tenantId: ID!) {
+  devices(tenantId: $tenantId) {
+    id name status { state interfaces { rxBitsPerSecond txBitsPerSecond } }
+  }
+}`;
 
 export interface FleetDevice {
   id: string;
+  name: string;
+  status: {
+    state: 'UNKNOWN' | 'ONLINE' | 'OFFLINE';
+    interfaces: { rxBitsPerSecond: number | null; txBitsPerSecond: number | null }[];
+  };
 }
 
-/** What the line says about the devices themselves. */
+/** What the line says about the devices themselves: their states, and the fleet's traffic. */
 function fleetCounts(devices: readonly FleetDevice[]): string {
-  return `${devices.length} devices`;
+  const inState = (state: FleetDevice['status']['state']) =>
+    devices.filter((device) => device.status.state === state).length;
+  let bits = 0;
+  for (const device of devices)
+    for (const item of device.status.interfaces)
+      bits += (item.rxBitsPerSecond ?? 0) + (item.txBitsPerSecond ?? 0);
+  const offline = devices.filter((device) => device.status.state === 'OFFLINE').map((device) => device.name);
+  return (
+    `${devices.length} devices (${inState('ONLINE')} online, ${inState('OFFLINE')} offline, ` +
+    `${inState('UNKNOWN')} not polled yet) · ${(bits / 1e6).toFixed(1)} Mbit/s` +
+    (offline.length > 0 ? ` · offline: ${offline.join(', ')}` : '')
+  );
 }
 
 const JOB_QUERY = 'query DemoJob($id: ID!) { job(id: $id) { status } }';
