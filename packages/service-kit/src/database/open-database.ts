@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, type Dialect, type Migration } from 'kysely';
 import type { Logger } from '../logging/logger.js';
 import { DataDirLock } from './pglite/data-dir-lock.js';
+import { initializeDataDir } from './pglite/initialize-data-dir.js';
 import { PGLITE_PARSERS, PGliteDialect } from './pglite/pglite-dialect.js';
 import { createPostgresDialect } from './postgres/postgres-dialect.js';
 
@@ -35,7 +36,7 @@ export async function openDatabase<DB>(options: DatabaseOptions): Promise<Databa
         dialect: createPostgresDialect(options.url, options.maxConnections ?? 10),
         engine: 'postgres' as const,
       }
-    : openEmbedded(options.dataDir);
+    : await openEmbedded(options.dataDir);
   const db = new Kysely<DB>({ dialect });
   let closed = false;
   const close = async (): Promise<void> => {
@@ -54,9 +55,17 @@ export async function openDatabase<DB>(options: DatabaseOptions): Promise<Databa
   return { db, engine, close };
 }
 
-function openEmbedded(dataDir: string): { dialect: Dialect; engine: 'pglite'; lock: DataDirLock } {
+async function openEmbedded(
+  dataDir: string,
+): Promise<{ dialect: Dialect; engine: 'pglite'; lock: DataDirLock }> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lock = DataDirLock.acquire(dataDir);
+  try {
+    await initializeDataDir(join(dataDir, 'pgdata'));
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const pglite = new PGlite(join(dataDir, 'pgdata'), { parsers: PGLITE_PARSERS });
   return { dialect: new PGliteDialect(pglite), engine: 'pglite', lock };
 }
