@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RouterClient } from '@fleet/router-api';
 import { allAuditEvents } from '../support/audit-events.js';
 import { addMember, bearer, signIn } from '../support/identities.js';
-import { reach, startRouters, type InventoryEntry, type Simulator } from '../support/routers.js';
+import {
+  enrollRouter,
+  onRouter,
+  startRouters,
+  type InventoryEntry,
+  type Simulator,
+} from '../support/routers.js';
 import {
   createTenant,
   engineMatrix,
@@ -69,14 +74,7 @@ describe.each(await engineMatrix())('backups and drift on $engine', ({ engine, e
   let deviceId: string;
   let jobId: string;
 
-  const enroll = async (router: InventoryEntry, name: string) => {
-    const created = await fleet.asAdmin<{ createDevice: { id: string } }>(
-      'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id } }',
-      { input: { tenantId, name, ...reach(router) } },
-    );
-    expect(created.errors).toBeUndefined();
-    return created.data!.createDevice.id;
-  };
+  const enroll = (router: InventoryEntry, name: string) => enrollRouter(fleet, tenantId, router, name);
   const apply = async (device: string) => {
     const queued = await fleet.asAdmin<{ applyProvisioning: { id: string } }>(APPLY, {
       d: device,
@@ -107,22 +105,6 @@ describe.each(await engineMatrix())('backups and drift on $engine', ({ engine, e
   };
   const drift = async (device: string) =>
     (await fleet.asAdmin<{ device: { drift: Drift } }>(DRIFT, { id: device })).data!.device.drift;
-  /** The router's own administrator, changing it behind the platform's back. */
-  const onRouter = async <T>(router: InventoryEntry, change: (client: RouterClient) => Promise<T>) => {
-    const client = new RouterClient({
-      name: router.name,
-      host: router.host,
-      port: router.tlsPort,
-      username: router.username,
-      password: router.password,
-      tls: { mode: 'pinned', fingerprint256: router.fingerprint256 },
-    });
-    try {
-      return await change(client);
-    } finally {
-      await client.close();
-    }
-  };
 
   beforeAll(async () => {
     if (!enabled) return;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '@fleet/service-kit';
-import { reach, startRouters, type InventoryEntry, type Simulator } from '../support/routers.js';
+import { enrollRouter, startRouters, type InventoryEntry, type Simulator } from '../support/routers.js';
 import { collect, subgraphWsClient } from '../support/subgraph-subscriptions.js';
 import {
   createTenant,
@@ -47,13 +47,7 @@ describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled
   const deviceOf = new Map<string, string>();
 
   const enroll = async (tenantId: string, router: InventoryEntry) => {
-    const created = await fleet.asAdmin<{ createDevice: { id: string } }>(
-      'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id } }',
-      { input: { tenantId, name: router.name, ...reach(router) } },
-    );
-    expect(created.errors).toBeUndefined();
-    deviceOf.set(router.name, created.data!.createDevice.id);
-    return created.data!.createDevice.id;
+    deviceOf.set(router.name, await enrollRouter(fleet, tenantId, router));
   };
   const statusOf = async (id: string) => {
     const result = await fleet.asAdmin<{ device: { status: Status } }>(

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RouterClient } from '@fleet/router-api';
-import { startRouters, type InventoryEntry, type Simulator } from '../support/routers.js';
+import { onRouter, startRouters, type InventoryEntry, type Simulator } from '../support/routers.js';
 import { createTenant, startTestFederation, type TestFederation } from '../support/test-federation.js';
 
 interface Enrollment {
@@ -57,16 +56,8 @@ describe('pull enrollment', () => {
   };
 
   /** What the script does on the router: the platform's group and user. */
-  const runScriptOn = async (router: InventoryEntry, script: string) => {
-    const admin = new RouterClient({
-      name: router.name,
-      host: router.host,
-      port: router.tlsPort,
-      username: router.username,
-      password: router.password,
-      tls: { mode: 'pinned', fingerprint256: router.fingerprint256 },
-    });
-    try {
+  const runScriptOn = (router: InventoryEntry, script: string) =>
+    onRouter(router, async (admin) => {
       const groups = await admin.print('/user/group', { where: { name: 'fleet-platform' } });
       if (groups.length === 0) {
         await admin.add('/user/group', {
@@ -79,10 +70,7 @@ describe('pull enrollment', () => {
         group: 'fleet-platform',
         password: quotedValue(script, 'password'),
       });
-    } finally {
-      await admin.close();
-    }
-  };
+    });
 
   /** The claim the script sends: RouterOS prints the fingerprint as lower-case hex. */
   const claim = (body: unknown) =>

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Replica } from '@fleet/launcher';
-import { reach, startRouters, type Simulator } from '../support/routers.js';
+import { enrollRouter, startRouters, type Simulator } from '../support/routers.js';
 import { postgresSuiteEnabled } from '../support/postgres.js';
 import { collect, subgraphWsClient } from '../support/subgraph-subscriptions.js';
 import {
@@ -52,13 +52,7 @@ describe.runIf(await postgresSuiteEnabled())('live status across devices replica
       },
     });
     tenantId = await createTenant(fleet, 'Replicated', 'replicated');
-    for (const router of routers.inventory()) {
-      const created = await fleet.asAdmin<{ createDevice: { id: string } }>(
-        'mutation($input: CreateDeviceInput!) { createDevice(input: $input) { id } }',
-        { input: { tenantId, name: router.name, ...reach(router) } },
-      );
-      expect(created.errors).toBeUndefined();
-    }
+    for (const router of routers.inventory()) await enrollRouter(fleet, tenantId, router);
     second = await fleet.startReplica('devices');
   });
 
