@@ -50,6 +50,12 @@ export const devicesConfigSpec = {
     min: 1,
     max: 1_000,
   }),
+  JOB_TOTAL: integer({
+    doc: 'Provisioning jobs running at once across every devices process (the global cap).',
+    default: 200,
+    min: 1,
+    max: 100_000,
+  }),
   JOB_POLL_MS: integer({
     doc: 'How often idle workers look for due jobs.',
     default: 1_000,

@@ -115,6 +115,7 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         logger: logger.child({ component: 'provisioning-jobs' }),
         concurrency: config.JOB_CONCURRENCY,
         perTenant: config.JOB_PER_TENANT,
+        total: config.JOB_TOTAL,
         pollMs: config.JOB_POLL_MS,
         leaseMs: config.JOB_LEASE_MS,
         backoffMs: config.JOB_BACKOFF_MS,

@@ -37,7 +37,7 @@ export function summarize(changes: readonly PlannedChange[]): JobSummary {
  * Provisioning jobs, durable in the database. A worker holds a job by a lease it renews while it
  * works; a job whose lease ran out (its worker died) is taken up again, from the router's live
  * state, so nothing is applied twice. One job runs per device at a time (a unique index), and at
- * most `perTenant` per tenant.
+ * most `caps.perTenant` per tenant and `caps.total` in all.
  */
 export class JobStore {
   readonly #db: Kysely<DevicesDatabase>;
@@ -148,9 +148,14 @@ export class JobStore {
 
   /**
    * Takes the oldest job that is due and free: queued, waiting, or running under a lease that
-   * ran out; never a second one of a device, nor more than `perTenant` of a tenant.
+   * ran out; never a second one of a device, nor more than `caps.perTenant` of a tenant or
+   * `caps.total` in all, across every process.
    */
-  async claim(owner: string, leaseMs: number, perTenant: number): Promise<JobRow | undefined> {
+  async claim(
+    owner: string,
+    leaseMs: number,
+    caps: { perTenant: number; total: number },
+  ): Promise<JobRow | undefined> {
     try {
       const claimed = await sql<JobRow>`
         update provisioning_job
@@ -166,7 +171,9 @@ export class JobStore {
               select 1 from provisioning_job o
               where o.device_id = j.device_id and o.id <> j.id and o.status = 'running')
             and (select count(*) from provisioning_job t
-                 where t.tenant_id = j.tenant_id and t.status = 'running' and t.lease_until >= now()) < ${perTenant}
+                 where t.tenant_id = j.tenant_id and t.status = 'running' and t.lease_until >= now()) < ${caps.perTenant}
+            and (select count(*) from provisioning_job a
+                 where a.status = 'running' and a.lease_until >= now()) < ${caps.total}
           order by j.created_at
           limit 1
           for update skip locked)

@@ -26,6 +26,8 @@ export interface JobWorkerOptions {
   concurrency: number;
   /** Jobs of one tenant running at once, across every process. */
   perTenant: number;
+  /** Jobs running at once across every process. */
+  total: number;
   pollMs: number;
   leaseMs: number;
   /** First wait before a retry; it doubles with each attempt, up to `maxBackoffMs`. */
@@ -94,11 +96,10 @@ export class JobWorker {
   async #poll(): Promise<void> {
     try {
       while (!this.#stopping && this.#running.size < this.#options.concurrency) {
-        const job = await this.#options.jobs.claim(
-          this.#owner,
-          this.#options.leaseMs,
-          this.#options.perTenant,
-        );
+        const job = await this.#options.jobs.claim(this.#owner, this.#options.leaseMs, {
+          perTenant: this.#options.perTenant,
+          total: this.#options.total,
+        });
         if (!job) break;
         const run = this.#run(job).finally(() => {
           this.#running.delete(run);

@@ -157,7 +157,7 @@ describe.each(engines)('rollout advances on $engine', ({ engine, enabled }) => {
     };
     /** Finishes the stage's job as a worker does: claimed under a lease, then ended. */
     const finishOne = async (status: 'succeeded' | 'failed') => {
-      const claimed = await jobs.claim('test-worker', 60_000, 10);
+      const claimed = await jobs.claim('test-worker', 60_000, { perTenant: 10, total: 100 });
       expect(claimed?.rollout_id).toBe(rollout.id);
       await jobs.finish(claimed!, 'test-worker', { status, summary: {} });
     };
