@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { RouterClient } from '@fleet/router-api';
 import { processUsage } from './process-usage.js';
+import { startSimulatorProcess } from './simulator-process.js';
 
 /**
  * One simulator process with N routers (1,000 by default), and this process polling
@@ -17,50 +16,8 @@ for (let i = 2; i < process.argv.length; i += 2)
 const ROUTERS = Number(args.get('routers') ?? 1000);
 const SECONDS = Number(args.get('seconds') ?? 30);
 const WARMUP_SECONDS = 3;
-const SIM_CLI = fileURLToPath(new URL('../../packages/routeros-sim/dist/cli.js', import.meta.url));
-/** As `npm run sim` runs it: a small young generation keeps V8 from reserving memory it barely uses. */
-const SIM_NODE_FLAGS = ['--max-semi-space-size=1'];
 
-interface InventoryEntry {
-  name: string;
-  host: string;
-  port: number;
-  username: string;
-  password: string;
-}
-
-async function startSimulatorProcess(): Promise<{
-  pid: number;
-  inventory: InventoryEntry[];
-  stop(): Promise<void>;
-}> {
-  const child = spawn(process.execPath, [...SIM_NODE_FLAGS, SIM_CLI, '--count', String(ROUTERS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  const inventory = await new Promise<InventoryEntry[]>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      try {
-        resolve(JSON.parse(out) as InventoryEntry[]);
-      } catch {
-        // Not complete yet.
-      }
-    });
-  });
-  return {
-    pid: child.pid!,
-    inventory,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-const sim = await startSimulatorProcess();
+const sim = await startSimulatorProcess(ROUTERS);
 const idleSim = processUsage(sim.pid);
 const clients = sim.inventory.map(
   (entry) =>
