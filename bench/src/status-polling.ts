@@ -125,11 +125,11 @@ try {
   const tenant = { id: await createTenant(url, adminToken, 'bench'), slug: 'bench' };
   // The tenant's owner enrolls and watches; signed in again before the access token runs out.
   const owner = await addMember(url, adminToken, tenant, 'owner@bench.example', ['owner']);
-  let session = { token: '', at: 0 };
-  const token = async () => {
-    if (Date.now() - session.at > 10 * 60_000) {
-      const login = await graphql<{ login: { accessToken: string } }>(url, LOGIN, { i: owner });
-      session = { token: login.login.accessToken, at: Date.now() };
+  let session: { token: Promise<string>; at: number } | undefined;
+  const token = () => {
+    if (!session || Date.now() - session.at > 10 * 60_000) {
+      const login = graphql<{ login: { accessToken: string } }>(url, LOGIN, { i: owner });
+      session = { token: login.then((answer) => answer.login.accessToken), at: Date.now() };
     }
     return session.token;
   };
