@@ -12,7 +12,10 @@ export interface SimulatorProcess {
   stop(): Promise<void>;
 }
 
-/** The simulator in a process of its own, as `npm run sim` starts it, with `routers` routers on loopback. */
+/**
+ * The RouterOS simulator in a process of its own, as `npm run sim` starts it, so that its CPU
+ * and memory can be read apart from whatever it serves; answers once it printed its inventory.
+ */
 export async function startSimulatorProcess(routers: number): Promise<SimulatorProcess> {
   const child = spawn(process.execPath, [...SIM_NODE_FLAGS, SIM_CLI, '--count', String(routers)], {
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouterClient } from '@fleet/router-api';
+import { allAuditEvents } from '../support/audit-events.js';
 import { reach, startRouters, type InventoryEntry, type Simulator } from '../support/routers.js';
 import {
   createTenant,
@@ -99,7 +100,7 @@ describe.each(await engineMatrix())('provisioning jobs on $engine', ({ engine, e
 
   beforeAll(async () => {
     if (!enabled) return;
-    routers = await startRouters(5);
+    routers = await startRouters(6);
     fleet = await startTestFederation({
       engine,
       overrides: {
@@ -259,6 +260,69 @@ describe.each(await engineMatrix())('provisioning jobs on $engine', ({ engine, e
       );
       expect(canceled.data!.cancelJob.status).toBe('canceled');
       routers.routers[2]!.setOffline(false);
+    },
+  );
+
+  it.runIf(enabled)(
+    'records cancels and retries in the audit trail with the person who asked, and no secret',
+    async () => {
+      const router = routers.inventory()[5]!;
+      const deviceId = await enroll(router, 'r5');
+      const cancel = async (id: string) =>
+        (
+          await fleet.asAdmin<{ cancelJob: Job }>(
+            `mutation($id: ID!) { cancelJob(id: $id) { ${JOB_FIELDS} } }`,
+            { id },
+          )
+        ).data!.cancelJob;
+      // A running job: the cancel is a request, and the job stops before its next change.
+      routers.routers[5]!.faults.latencyMs = 60;
+      const running = await apply(deviceId);
+      await eventually(async () => ((await filterComments(router)).length >= 3 ? true : undefined));
+      expect((await cancel(running.id)).status).toBe('running');
+      expect(await settled(running.id)).toMatchObject({ status: 'canceled' });
+      routers.routers[5]!.faults.latencyMs = 0;
+      // Retried while the router is offline, it waits, and is canceled there.
+      routers.routers[5]!.setOffline(true);
+      const retried = await fleet.asAdmin<{ retryJob: Job }>(
+        `mutation($id: ID!) { retryJob(id: $id) { ${JOB_FIELDS} } }`,
+        { id: running.id },
+      );
+      expect(retried.data!.retryJob.status).toBe('queued');
+      await eventually(async () => ((await job(running.id)).status === 'waiting' ? true : undefined));
+      expect((await cancel(running.id)).status).toBe('canceled');
+      routers.routers[5]!.setOffline(false);
+
+      const events = await eventually(async () => {
+        const all = (await allAuditEvents(fleet)).filter((event) => event.aggregateId === running.id);
+        return all.filter((event) => event.type === 'provisioning.job-canceled').length === 2
+          ? all
+          : undefined;
+      });
+      const asker = events[0]!.actor;
+      expect(asker.kind).toBe('user');
+      const system = { kind: 'system', id: null };
+      expect(events.map((event) => [event.type, event.actor])).toEqual([
+        ['provisioning.job-queued', asker],
+        ['provisioning.job-started', system],
+        ['provisioning.job-cancel-requested', asker],
+        ['provisioning.job-canceled', system],
+        ['provisioning.job-retried', asker],
+        ['provisioning.job-canceled', asker],
+      ]);
+      expect(events.map((event) => event.payload.status)).toEqual([
+        'queued',
+        'running',
+        'running',
+        'canceled',
+        'queued',
+        'canceled',
+      ]);
+      for (const event of events) {
+        expect(event.tenantId).toBe(tenantId);
+        expect(event.payload).toMatchObject({ id: running.id, deviceId });
+        expect(JSON.stringify(event)).not.toContain(router.password);
+      }
     },
   );
 

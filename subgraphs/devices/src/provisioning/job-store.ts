@@ -313,39 +313,55 @@ export class JobStore {
         'id',
       );
     }
-    return this.#db
-      .updateTable('provisioning_job')
-      .set({
-        status: 'queued',
-        error: null,
-        cancel_requested: false,
-        next_attempt_at: sql<Date>`now()`,
-        finished_at: null,
-      })
-      .where('id', '=', job.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const retried = await this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('provisioning_job')
+        .set({
+          status: 'queued',
+          error: null,
+          cancel_requested: false,
+          next_attempt_at: sql<Date>`now()`,
+          finished_at: null,
+        })
+        .where('id', '=', job.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.#record(trx, row, 'provisioning.job-retried', actorOf(principal), {});
+      return row;
+    });
+    this.#onEvent();
+    return retried;
   }
 
   /** Cancels a job not yet running; a running one stops before its next change. */
   async cancel(id: string, principal: Principal): Promise<JobRow> {
     const job = await this.#writable(id, principal);
-    if (job.status === 'queued' || job.status === 'waiting') {
-      return this.#db
+    const notStarted = job.status === 'queued' || job.status === 'waiting';
+    if (!notStarted && job.status !== 'running')
+      throw new BadUserInputError(`The job is ${job.status} already`, 'id');
+    const canceled = await this.#db.transaction().execute(async (trx) => {
+      if (notStarted) {
+        const row = await trx
+          .updateTable('provisioning_job')
+          .set({ status: 'canceled', finished_at: sql<Date>`now()` })
+          .where('id', '=', job.id)
+          .where('status', 'in', ['queued', 'waiting'])
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await this.#record(trx, row, 'provisioning.job-canceled', actorOf(principal), {});
+        return row;
+      }
+      const row = await trx
         .updateTable('provisioning_job')
-        .set({ status: 'canceled', finished_at: sql<Date>`now()` })
+        .set({ cancel_requested: true })
         .where('id', '=', job.id)
-        .where('status', 'in', ['queued', 'waiting'])
         .returningAll()
         .executeTakeFirstOrThrow();
-    }
-    if (job.status !== 'running') throw new BadUserInputError(`The job is ${job.status} already`, 'id');
-    return this.#db
-      .updateTable('provisioning_job')
-      .set({ cancel_requested: true })
-      .where('id', '=', job.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+      await this.#record(trx, row, 'provisioning.job-cancel-requested', actorOf(principal), {});
+      return row;
+    });
+    this.#onEvent();
+    return canceled;
   }
 
   async get(id: string, principal: Principal): Promise<JobRow | undefined> {
