@@ -148,13 +148,17 @@ describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled
   it.runIf(enabled)(
     "a tenant's subscription receives its own devices' statuses, never another's",
     async () => {
-      const mine = new Set([
-        deviceOf.get(routers.inventory()[0]!.name),
-        deviceOf.get(routers.inventory()[1]!.name),
-      ]);
-      const subscription = collect<{ deviceStatusChanged: Status }>(
+      const names = new Map(
+        routers
+          .inventory()
+          .slice(0, 2)
+          .map((router) => [deviceOf.get(router.name)!, router.name]),
+      );
+      const mine = new Set(names.keys());
+      // With the device's name too: read from the device, not only its key.
+      const subscription = collect<{ deviceStatusChanged: Status & { device: { name: string } } }>(
         subgraphWsClient(fleet, 'devices', reader(tenantA)),
-        STATUS_BY_TENANT,
+        'subscription($t: ID) { deviceStatusChanged(tenantId: $t) { state device { id name } } }',
         { t: tenantA },
       );
       try {
@@ -162,8 +166,10 @@ describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled
           const seen = new Set(subscription.events.map((event) => event.data?.deviceStatusChanged.device.id));
           return [...mine].every((id) => seen.has(id)) && subscription.events.length >= 10 ? true : undefined;
         });
-        for (const event of subscription.events)
-          expect(mine.has(event.data!.deviceStatusChanged.device.id)).toBe(true);
+        for (const event of subscription.events) {
+          const { device } = event.data!.deviceStatusChanged;
+          expect(device.name).toBe(names.get(device.id));
+        }
       } finally {
         await subscription.close();
       }

@@ -1,4 +1,5 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { Kind, type GraphQLResolveInfo } from 'graphql';
 import { BadUserInputError, hasScopeIn, jsonScalar, type SignedRequest } from '@fleet/service-kit';
 import type { BackupRow } from './backups/backup-store.js';
 import type { Backups } from './backups/backups.js';
@@ -127,6 +128,17 @@ function templateToGraphQL(template: TemplateRow) {
   };
 }
 
+const KEY_FIELDS = new Set(['id', '__typename']);
+
+/** Whether the field's selection names only these fields (no fragments). */
+function selectsOnly(info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean {
+  return info.fieldNodes.every((node) =>
+    (node.selectionSet?.selections ?? []).every(
+      (selection) => selection.kind === Kind.FIELD && names.has(selection.name.value),
+    ),
+  );
+}
+
 const TLS_MODES = { verify: 'VERIFY', pinned: 'PINNED', 'anonymous-dh': 'ANONYMOUS_DH' } as const;
 
 /** A device as the API shows it: never its credentials. */
@@ -152,7 +164,14 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
   JSON: jsonScalar,
   Subscription: statusResolvers.Subscription,
   DeviceStatus: {
-    device: async (status: { deviceId: string }, _: unknown, { devices }: DevicesContext) => {
+    device: async (
+      status: { deviceId: string; tenantId: string },
+      _: unknown,
+      { devices }: DevicesContext,
+      info: GraphQLResolveInfo,
+    ) => {
+      // A subscriber asking for the key only (as the gateway's plans do) costs no read per event.
+      if (selectsOnly(info, KEY_FIELDS)) return { id: status.deviceId, tenant: { id: status.tenantId } };
       const device = await devices.get(status.deviceId);
       return device ? toGraphQL(device) : null;
     },
