@@ -41,7 +41,7 @@ const FLUSH_MS = 500;
 /**
  * Live status of the fleet. Every round, the poller lists the enrolled devices and asks the
  * ownership which are its own; it polls each of those every interval on one connection kept
- * open (spread over the interval, not all at once), reading `/system/resource` and the
+ * open (each from a random moment of the first 5 s, not all at once), reading `/system/resource` and the
  * interfaces' counters, and keeps its state (online/offline with hysteresis) and rates. Each
  * poll's status is published at once and written to the database in batches. A device no longer
  * its own (removed, or now another replica's) is let go and its connection closed; a device
