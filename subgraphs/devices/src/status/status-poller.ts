@@ -41,11 +41,11 @@ const FLUSH_MS = 500;
 /**
  * Live status of the fleet. Every round, the poller lists the enrolled devices and asks the
  * ownership which are its own; it polls each of those every interval on one connection kept
- * open (each from a random moment of the first 5 s, not all at once), reading `/system/resource` and the
- * interfaces' counters, and keeps its state (online/offline with hysteresis) and rates. Each
- * poll's status is published at once and written to the database in batches. A device no longer
- * its own (removed, or now another replica's) is let go and its connection closed; a device
- * whose credentials changed is reconnected with the new ones.
+ * open (each from a random moment of the first 5 s, not all at once), reading
+ * `/system/resource` and the interfaces' counters, and keeps its state (online/offline with
+ * hysteresis) and rates. Each poll's status is published at once and written to the database in
+ * batches. A device no longer its own (removed, or now another replica's) is let go and its
+ * connection closed; a device whose credentials changed is reconnected with the new ones.
  */
 export class StatusPoller implements BackgroundWorker {
   readonly #options: StatusPollerOptions;
