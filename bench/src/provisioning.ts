@@ -18,10 +18,11 @@ import { startSimulatorProcess } from './simulator-process.js';
  * nothing. Loopback only; bounded in time; stops by itself and removes what it made.
  *
  *   npm run bench:provisioning -- [--routers 1000] [--concurrency 100] [--max-seconds 1200]
- *     [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+ *     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--devices-heap-mb 160]
  *
  * With `--postgres`, each service gets a new database of its own on that (loopback) server instead
- * of its embedded one, dropped at the end.
+ * of its embedded one, dropped at the end. `--devices-heap-mb` gives the devices process a heap
+ * limit (`DEVICES_NODE_OPTIONS=--max-old-space-size=…`), as a deployment sized to its fleet would.
  */
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)
@@ -30,6 +31,7 @@ const ROUTERS = Number(args.get('routers') ?? 1_000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 100);
 const MAX_SECONDS = Number(args.get('max-seconds') ?? 1_200);
 const POSTGRES = args.get('postgres');
+const DEVICES_HEAP_MB = args.get('devices-heap-mb');
 /** Calls in flight from this process: enrollments (each connects to its router), then applies. */
 const CLIENT_CALLS = 20;
 /** Jobs read per status request, as aliases of one operation. */
@@ -93,6 +95,9 @@ try {
         DEVICES_JOB_CONCURRENCY: String(CONCURRENCY),
         DEVICES_JOB_PER_TENANT: String(CONCURRENCY),
         DEVICES_MAX_DEVICES_PER_TENANT: String(ROUTERS),
+        ...(DEVICES_HEAP_MB
+          ? { DEVICES_NODE_OPTIONS: `--max-old-space-size=${Number(DEVICES_HEAP_MB)}` }
+          : {}),
       },
       // One client at one address sends everything here, and reads many jobs per request: the
       // budgets and operation limits are lifted, as the test federation lifts them.
@@ -270,6 +275,7 @@ try {
       {
         routers: ROUTERS,
         engine: POSTGRES ? 'postgres' : 'pglite',
+        devices_heap_mb: DEVICES_HEAP_MB ? Number(DEVICES_HEAP_MB) : null,
         template_entries: entries,
         concurrency: CONCURRENCY,
         devices_rss_mb_at_start: mb(devicesAtStart.rssBytes),

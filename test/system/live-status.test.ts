@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '@fleet/service-kit';
 import { enrollRouter, startRouters, type InventoryEntry, type Simulator } from '../support/routers.js';
@@ -70,6 +71,8 @@ describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled
           DEVICES_STATUS_OFFLINE_AFTER: '2',
           DEVICES_STATUS_ONLINE_AFTER: '2',
           DEVICES_ROUTER_CONNECT_TIMEOUT_MS: '1000',
+          // A heap limit, as a deployment sized to its fleet sets one.
+          DEVICES_NODE_OPTIONS: '--max-old-space-size=512',
         },
       },
     });
@@ -105,6 +108,13 @@ describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled
       { t: tenantA },
     );
     expect(listed.data!.devices).toHaveLength(2);
+  });
+
+  it.runIf(enabled)('runs the devices process with the Node options given to it, and only it', async () => {
+    const environment = (service: 'devices' | 'gateway') =>
+      readFileSync(`/proc/${fleet.pid(service)}/environ`, 'utf8').split('\0');
+    expect(environment('devices')).toContain('NODE_OPTIONS=--max-old-space-size=512');
+    expect(environment('gateway').some((line) => line.startsWith('NODE_OPTIONS='))).toBe(false);
   });
 
   it.runIf(enabled)('streams a device going offline and back online, with hysteresis', async () => {

@@ -122,7 +122,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     const requestedPort = options.ports?.[service];
     const own = Object.fromEntries(Object.entries(userEnv).filter(([name]) => name.startsWith(prefix)));
     const port = ports.get(service) ?? requestedPort;
-    return {
+    const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
       APOLLO_TELEMETRY_DISABLED: 'true',
@@ -131,6 +131,10 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       ...(port !== undefined ? { [`${prefix}PORT`]: String(port) } : {}),
       ...options.overrides?.[service],
     };
+    // Node's own options for this one process, e.g. a heap limit sized to what it serves.
+    const nodeOptions = env[`${prefix}NODE_OPTIONS`];
+    if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
+    return env;
   };
 
   /** Forks a service and waits until it is ready; answers the process and its port. */
