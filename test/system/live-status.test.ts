@@ -110,7 +110,7 @@ describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled
     expect(listed.data!.devices).toHaveLength(2);
   });
 
-  it.runIf(enabled)('runs the devices process with the Node options given to it, and only it', async () => {
+  it.runIf(enabled)('runs the devices process with the Node options given to it, and only it', () => {
     const environment = (service: 'devices' | 'gateway') =>
       readFileSync(`/proc/${fleet.pid(service)}/environ`, 'utf8').split('\0');
     expect(environment('devices')).toContain('NODE_OPTIONS=--max-old-space-size=512');
