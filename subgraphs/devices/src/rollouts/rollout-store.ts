@@ -190,16 +190,9 @@ export class RolloutStore {
 
   /** Cancels a running rollout: its jobs not yet running are canceled, running ones finish. */
   async cancel(id: string, principal: Principal): Promise<RolloutRow> {
-    const visible = await this.#row(id);
-    if (!visible || !hasScopeIn(principal, 'devices:write', visible.tenant_id))
-      throw new NotFoundError('Rollout');
+    const visible = await this.#writable(id, principal);
     const canceled = await this.#db.transaction().execute(async (trx) => {
-      const rollout = await trx
-        .selectFrom('rollout')
-        .selectAll()
-        .where('id', '=', visible.id)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
+      const rollout = await locked(trx, visible.id);
       if (rollout.status !== 'running')
         throw new BadUserInputError(`The rollout is ${rollout.status} already`, 'id');
       await this.#jobs.cancelNotStartedIn(trx, { id: rollout.id }, CANCELED);
@@ -215,16 +208,9 @@ export class RolloutStore {
    * there as before (failures of earlier stages still count).
    */
   async resume(id: string, principal: Principal): Promise<RolloutRow> {
-    const visible = await this.#row(id);
-    if (!visible || !hasScopeIn(principal, 'devices:write', visible.tenant_id))
-      throw new NotFoundError('Rollout');
+    const visible = await this.#writable(id, principal);
     const resumed = await this.#db.transaction().execute(async (trx) => {
-      const rollout = await trx
-        .selectFrom('rollout')
-        .selectAll()
-        .where('id', '=', visible.id)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
+      const rollout = await locked(trx, visible.id);
       if (rollout.status !== 'halted') {
         throw new BadUserInputError(
           `Only a halted rollout can be resumed; this one is ${rollout.status}`,
@@ -502,6 +488,14 @@ export class RolloutStore {
       .execute();
   }
 
+  /** A rollout the principal may change; another tenant's answers as an unknown one. */
+  async #writable(id: string, principal: Principal): Promise<RolloutRow> {
+    const rollout = await this.#row(id);
+    if (!rollout || !hasScopeIn(principal, 'devices:write', rollout.tenant_id))
+      throw new NotFoundError('Rollout');
+    return rollout;
+  }
+
   async #row(id: string): Promise<RolloutRow | undefined> {
     if (!isUuid(id)) return undefined;
     return this.#db.selectFrom('rollout').selectAll().where('id', '=', id.toLowerCase()).executeTakeFirst();
@@ -567,4 +561,9 @@ export function totalOf(stages: readonly StageProgressView[]): RolloutCounts {
   for (const stage of stages)
     for (const key of Object.keys(total) as (keyof RolloutCounts)[]) total[key] += stage.counts[key];
   return total;
+}
+
+/** A rollout read under its row lock, for a change that must see its latest state. */
+function locked(trx: Transaction<DevicesDatabase>, id: string): Promise<RolloutRow> {
+  return trx.selectFrom('rollout').selectAll().where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
 }
