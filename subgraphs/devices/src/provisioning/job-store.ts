@@ -288,13 +288,7 @@ export class JobStore {
   ): Promise<JobRow[]> {
     const rows = await trx
       .updateTable('provisioning_job')
-      .set({
-        status: 'queued',
-        error: null,
-        cancel_requested: false,
-        next_attempt_at: sql<Date>`now()`,
-        finished_at: null,
-      })
+      .set(queuedAgain())
       .where('rollout_id', '=', rollout.id)
       .where('rollout_stage', '=', rollout.stage)
       .where('status', 'in', ['failed', 'canceled'])
@@ -316,13 +310,7 @@ export class JobStore {
     const retried = await this.#db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('provisioning_job')
-        .set({
-          status: 'queued',
-          error: null,
-          cancel_requested: false,
-          next_attempt_at: sql<Date>`now()`,
-          finished_at: null,
-        })
+        .set(queuedAgain())
         .where('id', '=', job.id)
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -423,4 +411,15 @@ export class JobStore {
       },
     });
   }
+}
+
+/** What a failed or canceled job becomes when it is queued again: due now, with nothing left of before. */
+function queuedAgain() {
+  return {
+    status: 'queued' as const,
+    error: null,
+    cancel_requested: false,
+    next_attempt_at: sql<Date>`now()`,
+    finished_at: null,
+  };
 }
