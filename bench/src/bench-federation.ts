@@ -1,22 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Federation } from '@fleet/launcher';
+import { callGateway, type Federation } from '@fleet/launcher';
 
-/** A GraphQL call through a gateway, failing loudly on any error. */
-export async function graphql<T>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  token?: string,
-): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: T; errors?: unknown };
-  if (!body.data || body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
+/** A GraphQL call through a gateway, failing loudly on any error (the launcher's own client). */
+export const graphql = callGateway;
 
 export const LOGIN = 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }';
 const ACTIVATE = 'mutation($i: ActivateAccountInput!) { activateAccount(input: $i) }';

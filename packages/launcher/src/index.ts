@@ -11,3 +11,4 @@ export type { InitialAdmin } from '@fleet/aaa';
 export { KEY_PAIRS, loadOrCreateSecrets, type Secrets } from './secrets.js';
 export { configurationTable, CONFIGURATION } from './config-table.js';
 export { forEachBounded } from './bounded-concurrency.js';
+export { callGateway, GatewayError } from './demo/gateway-client.js';
