@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { operationLimitConfigSpec } from './operation-limits/index.js';
 import { rateLimitConfigSpec } from './rate-limits/index.js';
+import { subscriptionConfigSpec } from './subscriptions/subscription-config.js';
 import { tokenKeyRing } from '@fleet/access-tokens';
 import { integer, logLevel, oneOf, port, signingKey, string, url, type ConfigOf } from '@fleet/service-kit';
 import { MAX_TRUSTED_PROXY_HOPS } from './authentication/client-address.js';
@@ -96,6 +97,7 @@ export const gatewayConfigSpec = {
   }),
   ...operationLimitConfigSpec,
   ...rateLimitConfigSpec,
+  ...subscriptionConfigSpec,
   LOG_LEVEL: logLevel('gateway'),
 };
 

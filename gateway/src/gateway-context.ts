@@ -18,3 +18,15 @@ export interface GatewayContext {
   /** The rate-limit budgets the request has spent from so far, for the RateLimit headers. */
   quotas: Quota[];
 }
+
+/** Who the request's log lines are about: ids only. */
+export function callerOf(principal: Principal): Record<string, string> {
+  switch (principal.kind) {
+    case 'user':
+      return { userId: principal.userId, sessionId: principal.sessionId };
+    case 'apiKey':
+      return { apiKeyId: principal.keyId };
+    case 'anonymous':
+      return {};
+  }
+}

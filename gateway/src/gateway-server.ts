@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import type { GraphQLFormattedError } from 'graphql';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
 import {
   ApolloServerPluginLandingPageDisabled,
@@ -20,7 +19,6 @@ import {
   readBody,
   sendJson,
   type Logger,
-  type Principal,
   type StartedService,
 } from '@fleet/service-kit';
 import { aaaEndpoint } from './authentication/aaa-internal-calls.js';
@@ -32,15 +30,25 @@ import { Authenticator } from './authentication/authenticator.js';
 import { clientAddressOf } from './authentication/client-address.js';
 import { RevocationFeed } from './authentication/revocation-feed.js';
 import { subgraphEndpoints, type GatewayConfig, type SubgraphName } from './config.js';
-import { operationLimitsRule } from './operation-limits/index.js';
+import { operationLimitsRule, withLimitCode } from './operation-limits/index.js';
 import { RateLimiter, rateLimitPlugin, refusalHeaders, type Admission } from './rate-limits/index.js';
 import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
-import type { GatewayContext } from './gateway-context.js';
+import { callerOf, type GatewayContext } from './gateway-context.js';
 import { forwardEnrollmentClaim } from './enrollment/enrollment-endpoint.js';
 import { checkSubgraphs } from './health/readiness.js';
 import { SignedDataSource } from './subgraph-calls/signed-data-source.js';
 import { supergraphFromFile } from './supergraph/supergraph-file.js';
 import { SupergraphRuleBook } from './supergraph/supergraph-rules.js';
+import {
+  attachGraphQLWs,
+  CurrentPlanner,
+  sseHandler,
+  SubscriptionHub,
+  SubscriptionService,
+  Subscribers,
+  UpstreamConnections,
+  wantsEventStream,
+} from './subscriptions/index.js';
 
 // Since 2.14 @apollo/gateway reports usage data to an outside host unless this is set before a
 // gateway is constructed. Every gateway this project starts goes through here.
@@ -75,6 +83,7 @@ export async function startGateway(
     logger: logger.child({ component: 'revocation-feed' }),
     pollMs: config.REVOCATION_POLL_MS,
     onApiKeysRevoked: (keyIds) => apiKeys.evict(keyIds),
+    onUpdate: () => subscribers.sweep(),
   });
   const apiKeys = new ApiKeyVerifier({
     aaa,
@@ -85,6 +94,8 @@ export async function startGateway(
   const rateLimiter = new RateLimiter(config, logger.child({ component: 'rate-limits' }));
   const rules = new SupergraphRuleBook();
   const dataSources: SignedDataSource[] = [];
+  // The newest data source of each subgraph: subscriptions fetch the rest of their plans through them.
+  const dataSourcesByName: Record<string, SignedDataSource> = {};
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(config.SUPERGRAPH_PATH, logger),
     buildService: ({ name }) => {
@@ -98,11 +109,46 @@ export async function startGateway(
         maxResponseBytes: config.MAX_SUBGRAPH_RESPONSE_BYTES,
       });
       dataSources.push(source);
+      dataSourcesByName[name] = source;
       return source;
     },
     logger: apolloLogger(logger),
   });
   const development = config.MODE === 'development';
+  const planner = new CurrentPlanner(config.SUBSCRIPTION_PLAN_CACHE, (error) =>
+    logger.error({ err: error }, 'cannot plan subscriptions on the new supergraph; refusing them'),
+  );
+  const upstream = new UpstreamConnections(
+    new Map(Object.entries(endpoints)),
+    config.SUBSCRIPTION_KEEPALIVE_MS,
+  );
+  const hub = new SubscriptionHub({
+    connections: upstream,
+    dataSources: dataSourcesByName,
+    bufferSize: config.SUBSCRIPTION_BUFFER,
+    retryMaxMs: config.SUBSCRIPTION_RETRY_MAX_MS,
+    eventDeadlineMs: config.REQUEST_DEADLINE_MS,
+    logger,
+  });
+  const subscribers = new Subscribers(config, revocations);
+  const subscriptions = new SubscriptionService({
+    authenticator,
+    admission: {
+      planner: () => planner.get(),
+      rules,
+      config,
+      rateLimiter: protect ? rateLimiter : null,
+      development,
+    },
+    hub,
+    subscribers,
+    logger: logger.child({ component: 'subscriptions' }),
+  });
+  const sse = sseHandler({
+    service: subscriptions,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
+  });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: development,
@@ -130,6 +176,7 @@ export async function startGateway(
     plugins: [
       anonymousAccessPlugin({ introspection: development }),
       rules.plugin<GatewayContext>(),
+      planner.plugin<GatewayContext>(),
       ...(protect
         ? [authorizationPlugin(rules), trustedDocumentsPlugin(), rateLimitPlugin(rateLimiter, config, rules)]
         : []),
@@ -180,6 +227,10 @@ export async function startGateway(
       return;
     }
     if (path !== '/graphql') throw new HttpError(404, 'Not found');
+    if (wantsEventStream(req)) {
+      await sse(req, res, clientAddress);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'POST') {
       throw new HttpError(405, 'Only GET and POST are accepted here');
     }
@@ -220,15 +271,39 @@ export async function startGateway(
   };
 
   const http = createHttpServer(handle, logger);
+  const websockets = attachGraphQLWs({
+    http,
+    path: '/graphql',
+    service: subscriptions,
+    admitUpgrade: async (req) => {
+      const clientAddress = clientAddressOf(
+        { remoteAddress: req.socket.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] },
+        config.TRUSTED_PROXY_HOPS,
+      );
+      const admission = protect ? await rateLimiter.admitRequest(clientAddress) : { ok: true as const };
+      return admission.ok ? { ok: true, clientAddress } : { ok: false, status: admission.status };
+    },
+    maxPayloadBytes: config.MAX_BODY_BYTES,
+    keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
+    logger: logger.child({ component: 'subscriptions' }),
+  });
+  const stopSubscriptions = async () => {
+    subscribers.stop();
+    await websockets.close();
+    hub.close();
+    await upstream.close();
+  };
   const stopAuthentication = async () => {
     await revocations.stop();
     apiKeys.close();
     await rateLimiter.close();
   };
   await revocations.start();
+  subscribers.start();
   try {
     await apollo.start();
   } catch (error) {
+    await stopSubscriptions();
     await stopAuthentication();
     throw error;
   }
@@ -236,6 +311,7 @@ export async function startGateway(
   try {
     port = await listen(http, config.HOST, config.PORT);
   } catch (error) {
+    await stopSubscriptions();
     await apollo.stop();
     await stopAuthentication();
     throw error;
@@ -244,6 +320,8 @@ export async function startGateway(
   return {
     port,
     async stop() {
+      // Streams end first: an open subscription would hold the HTTP server's drain.
+      await stopSubscriptions();
       await closeGracefully(http, 10_000);
       await apollo.stop();
       await stopAuthentication();
@@ -275,36 +353,6 @@ function sendRateLimitRefusal(
     { errors: [{ message: error.message, extensions: { code: error.code } }] },
     headers,
   );
-}
-
-/** Who the request's log lines are about: ids only. */
-function callerOf(principal: Principal): Record<string, string> {
-  switch (principal.kind) {
-    case 'user':
-      return { userId: principal.userId, sessionId: principal.sessionId };
-    case 'apiKey':
-      return { apiKeyId: principal.keyId };
-    case 'anonymous':
-      return {};
-  }
-}
-
-/**
- * Apollo reports every validation error as GRAPHQL_VALIDATION_FAILED, and a document over the
- * token limit as a parse failure: each refusal by an operation limit gets its own code instead.
- */
-function withLimitCode(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const limitCode = formatted.extensions?.limitCode;
-  if (typeof limitCode === 'string') {
-    return { ...formatted, extensions: { ...formatted.extensions, code: limitCode } };
-  }
-  if (
-    formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' &&
-    /more tha[nt] \d+ tokens/.test(formatted.message)
-  ) {
-    return { ...formatted, extensions: { ...formatted.extensions, code: 'TOKEN_LIMIT' } };
-  }
-  return formatted;
 }
 
 /** Apollo's own messages, through our logger. */

@@ -26,7 +26,8 @@ export function anonymousAccessPlugin(options: {
   };
 }
 
-function authenticationRequired(): GraphQLError {
+/** The refusal of an operation that needs credentials the caller did not present. */
+export function authenticationRequired(): GraphQLError {
   return new GraphQLError('Authentication required', {
     extensions: {
       code: 'UNAUTHENTICATED',

@@ -96,6 +96,7 @@ describe('API key verification', () => {
       tenantId: 'tenant-1',
       scopes: ['devices:read'],
       documents: null,
+      expiresAt: expect.any(Number) as number,
     };
     expect(await keys.verify(KEY)).toEqual(expected);
     expect(await keys.verify(KEY)).toEqual(expected);

@@ -13,6 +13,8 @@ export type ApiKeyCheck =
       scopes: string[];
       /** The operations the key may run (SHA-256 hex of their text), or null for any. */
       documents: ReadonlySet<string> | null;
+      /** When the key expires (milliseconds since the epoch): a subscription ends then. */
+      expiresAt: number;
     }
   | { status: 'invalid'; reason: 'malformed' | 'unknown' | 'expired' | 'revoked' }
   /** aaa could not answer, and nothing is cached: the caller is neither let in nor turned away. */
@@ -143,12 +145,9 @@ export class ApiKeyVerifier {
         check.status === 'valid'
           ? Math.min(this.#options.positiveTtlMs, check.expiresAt - now)
           : this.#options.negativeTtlMs;
-      this.#remember(digest, {
-        check: check.status === 'valid' ? withoutExpiry(check) : check,
-        until: now + ttl,
-      });
+      this.#remember(digest, { check, until: now + ttl });
     }
-    return check.status === 'valid' ? withoutExpiry(check) : check;
+    return check;
   }
 
   #remember(digest: string, entry: CacheEntry): void {
@@ -162,9 +161,7 @@ export class ApiKeyVerifier {
   }
 }
 
-type AnswerCheck =
-  | (Extract<ApiKeyCheck, { status: 'valid' }> & { expiresAt: number })
-  | Extract<ApiKeyCheck, { status: 'invalid' }>;
+type AnswerCheck = Extract<ApiKeyCheck, { status: 'valid' } | { status: 'invalid' }>;
 
 /**
  * Reads aaa's answer: `{ valid: false }`, or `{ valid: true, keyId, tenantId, scopes, documents, expiresAt }`.
@@ -202,16 +199,4 @@ function checkOf(answer: unknown, now: number): AnswerCheck | undefined {
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
-}
-
-function withoutExpiry(
-  check: Extract<AnswerCheck, { status: 'valid' }>,
-): Extract<ApiKeyCheck, { status: 'valid' }> {
-  return {
-    status: 'valid',
-    keyId: check.keyId,
-    tenantId: check.tenantId,
-    scopes: check.scopes,
-    documents: check.documents,
-  };
 }

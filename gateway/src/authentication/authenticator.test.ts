@@ -38,15 +38,17 @@ describe('authentication', () => {
       ok: true,
       principal: { kind: 'anonymous' },
       trustedDocuments: null,
+      expiresAt: null,
     });
   });
 
   it('makes a user of a valid access token', async () => {
-    const { token } = await issueAccessToken(ring, subject);
+    const { token, expiresAt } = await issueAccessToken(ring, subject);
     expect(await authenticator().instance.authenticate(bearer(token))).toEqual({
       ok: true,
       principal: { kind: 'user', ...subject },
       trustedDocuments: null,
+      expiresAt: expiresAt.getTime(),
     });
   });
 
@@ -81,7 +83,7 @@ describe('authentication', () => {
     ],
   ])('refuses %s with 401', async (_, headers, reason) => {
     const { instance, asked } = authenticator({
-      apiKey: { status: 'valid', keyId: 'k', tenantId: 't', scopes: [], documents: null },
+      apiKey: { status: 'valid', keyId: 'k', tenantId: 't', scopes: [], documents: null, expiresAt: 1 },
     });
     expect(await instance.authenticate(await headers())).toMatchObject({ ok: false, status: 401, reason });
     expect(asked).toEqual([]);
@@ -95,12 +97,14 @@ describe('authentication', () => {
         tenantId: 't1',
         scopes: ['devices:read'],
         documents: new Set(['ab']),
+        expiresAt: 1_900_000_000_000,
       },
     });
     expect(await instance.authenticate({ 'x-api-key': 'fk_abc' })).toEqual({
       ok: true,
       principal: { kind: 'apiKey', keyId: 'k1', tenantId: 't1', scopes: ['devices:read'] },
       trustedDocuments: new Set(['ab']),
+      expiresAt: 1_900_000_000_000,
     });
     expect(asked).toEqual(['fk_abc']);
   });

@@ -1,13 +1,21 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidTokenError, verifyAccessToken, type TokenKeyRing } from '@fleet/access-tokens';
 import { ANONYMOUS, type Principal } from '@fleet/service-kit';
 import type { ApiKeyCheck } from './api-key-verifier.js';
-import { readCredentials } from './credentials.js';
+import { readCredentials, type CredentialHeaders } from './credentials.js';
 import type { RevocationSnapshot } from './revocation-feed.js';
 
 export type Authentication =
-  /** `trustedDocuments`: the operations an API key is restricted to (SHA-256 hex), else null. */
-  | { ok: true; principal: Principal; trustedDocuments: ReadonlySet<string> | null }
+  /**
+   * `trustedDocuments`: the operations an API key is restricted to (SHA-256 hex), else null.
+   * `expiresAt`: when the credential stops being valid (milliseconds since the epoch), which ends
+   * its subscriptions; null for anonymous callers.
+   */
+  | {
+      ok: true;
+      principal: Principal;
+      trustedDocuments: ReadonlySet<string> | null;
+      expiresAt: number | null;
+    }
   /**
    * 401: the credential is wrong (malformed, forged, expired, revoked, unknown);
    * 503: it could not be checked. `reason` is for the logs only.
@@ -33,11 +41,11 @@ export class Authenticator {
     this.#options = options;
   }
 
-  async authenticate(headers: IncomingHttpHeaders): Promise<Authentication> {
+  async authenticate(headers: CredentialHeaders): Promise<Authentication> {
     const credentials = readCredentials(headers);
     switch (credentials.kind) {
       case 'none':
-        return { ok: true, principal: ANONYMOUS, trustedDocuments: null };
+        return { ok: true, principal: ANONYMOUS, trustedDocuments: null, expiresAt: null };
       case 'malformed':
         return { ok: false, status: 401, reason: credentials.reason, credential: 'malformed' };
       case 'bearer':
@@ -71,6 +79,7 @@ export class Authenticator {
         sessionId: claims.sessionId,
       },
       trustedDocuments: null,
+      expiresAt: claims.expiresAt.getTime(),
     };
   }
 
@@ -82,6 +91,7 @@ export class Authenticator {
           ok: true,
           principal: { kind: 'apiKey', keyId: check.keyId, tenantId: check.tenantId, scopes: check.scopes },
           trustedDocuments: check.documents,
+          expiresAt: check.expiresAt,
         };
       case 'invalid':
         return { ok: false, status: 401, reason: `api-key-${check.reason}`, credential: 'apiKey' };

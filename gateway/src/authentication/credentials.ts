@@ -1,11 +1,15 @@
-import type { IncomingHttpHeaders } from 'node:http';
-
 /** What a request presents to prove who it is. */
 export type Credentials =
   | { kind: 'none' }
   | { kind: 'bearer'; token: string }
   | { kind: 'apiKey'; key: string }
   | { kind: 'malformed'; reason: 'both-credentials' | 'not-bearer' | 'repeated-header' };
+
+/** The headers that carry credentials, by their HTTP names (lower case, as Node presents them). */
+export interface CredentialHeaders {
+  authorization?: string;
+  'x-api-key'?: string | string[];
+}
 
 const BEARER = /^Bearer +(\S+)$/i;
 
@@ -15,7 +19,7 @@ const BEARER = /^Bearer +(\S+)$/i;
  * is malformed and refused outright rather than read as anonymous: a credential that is present
  * is never ignored. An empty header counts as present.
  */
-export function readCredentials(headers: IncomingHttpHeaders): Credentials {
+export function readCredentials(headers: CredentialHeaders): Credentials {
   const authorization = headers.authorization;
   const apiKey = headers['x-api-key'];
   if (Array.isArray(apiKey)) return { kind: 'malformed', reason: 'repeated-header' };

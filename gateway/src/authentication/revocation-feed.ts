@@ -17,6 +17,8 @@ export interface RevocationFeedOptions {
   timeoutMs?: number;
   /** Told the revoked API keys after every answer that names any, to evict them from caches. */
   onApiKeysRevoked?: (keyIds: ReadonlySet<string>) => void;
+  /** Told after every answer, once the new snapshot is in place (open subscriptions are checked). */
+  onUpdate?: () => void;
 }
 
 /**
@@ -96,6 +98,7 @@ export class RevocationFeed implements RevocationSnapshot {
       this.#sessions = snapshot.sessions;
       this.#apiKeys = snapshot.apiKeys;
       if (snapshot.apiKeys.size > 0) this.#options.onApiKeysRevoked?.(snapshot.apiKeys);
+      this.#options.onUpdate?.();
       if (this.#failures > 0) {
         this.#options.logger.info({ failedPolls: this.#failures }, 'revocation feed recovered');
       }

@@ -29,15 +29,14 @@ export function authorizationPlugin(rules: SupergraphRuleBook): ApolloServerPlug
             { fields: denied.slice(0, MAX_REPORTED) },
             'refused fields the caller may not see',
           );
-          return Promise.reject(
-            refusal(denied.slice(0, MAX_REPORTED), contextValue.principal.kind === 'anonymous'),
-          );
+          return Promise.reject(accessRefusal(denied, contextValue.principal.kind === 'anonymous'));
         },
       }),
   };
 }
 
-function refusal(fields: string[], anonymous: boolean): GraphQLError {
+/** The refusal of an operation selecting fields its caller may not see (at most 10 named). */
+export function accessRefusal(fields: string[], anonymous: boolean): GraphQLError {
   if (anonymous) {
     return new GraphQLError('Authentication required', {
       extensions: {
@@ -46,7 +45,7 @@ function refusal(fields: string[], anonymous: boolean): GraphQLError {
       },
     });
   }
-  return new GraphQLError(`Not allowed to see ${fields.join(', ')}`, {
+  return new GraphQLError(`Not allowed to see ${fields.slice(0, MAX_REPORTED).join(', ')}`, {
     extensions: { code: 'FORBIDDEN', field: fields[0], http: { status: 403 } },
   });
 }

@@ -1,5 +1,5 @@
 export { deniedFields, satisfies } from './access-check.js';
-export { authorizationPlugin } from './authorization-plugin.js';
+export { accessRefusal, authorizationPlugin } from './authorization-plugin.js';
 export {
   accessRequirementsOf,
   enforceableSupergraph,

@@ -5,4 +5,5 @@ export {
   operationLimitsRule,
   type OperationLimitConfig,
 } from './operation-limits.js';
+export { withLimitCode } from './limit-codes.js';
 export { operationShape, type OperationShape } from './operation-shape.js';

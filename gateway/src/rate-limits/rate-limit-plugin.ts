@@ -37,7 +37,7 @@ export function rateLimitPlugin(
             { status: admission.status, cost },
             'refused an operation over its rate limit',
           );
-          throw refusal(admission);
+          throw rateLimitRefusal(admission);
         },
         willSendResponse: ({ response, contextValue }) => {
           const headers = rateLimitHeaders(contextValue.quotas, config.RATE_LIMIT_WINDOW_S);
@@ -48,7 +48,8 @@ export function rateLimitPlugin(
   };
 }
 
-function refusal(admission: Exclude<Admission, { ok: true }>): GraphQLError {
+/** The refusal of an operation over its caller's rate limits, or when they cannot be checked. */
+export function rateLimitRefusal(admission: Exclude<Admission, { ok: true }>): GraphQLError {
   const headers = new HeaderMap([['retry-after', String(admission.retryAfterS)]]);
   if (admission.status === 503) {
     return new GraphQLError('Rate limits cannot be checked right now; try again shortly', {

@@ -19,12 +19,15 @@ export function trustedDocumentsPlugin(): ApolloServerPlugin<GatewayContext> {
             { queryHash },
             'refused an operation outside the API key’s trusted documents',
           );
-          return Promise.reject(
-            new GraphQLError('This API key may run only its registered operations', {
-              extensions: { code: 'PERSISTED_QUERY_REQUIRED', http: { status: 403 } },
-            }),
-          );
+          return Promise.reject(untrustedDocumentRefusal());
         },
       }),
   };
+}
+
+/** The refusal of an operation outside an API key's trusted documents. */
+export function untrustedDocumentRefusal(): GraphQLError {
+  return new GraphQLError('This API key may run only its registered operations', {
+    extensions: { code: 'PERSISTED_QUERY_REQUIRED', http: { status: 403 } },
+  });
 }

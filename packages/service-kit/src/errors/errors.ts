@@ -41,6 +41,7 @@ const PUBLIC_CODES = new Set<string>([
   'ROOT_FIELD_LIMIT',
   'DIRECTIVE_LIMIT',
   'TOKEN_LIMIT',
+  'SUBSCRIPTION_LIMIT',
 ]);
 
 export class BadUserInputError extends GraphQLError {

@@ -1,0 +1,128 @@
+import { buildOperationContext } from '@apollo/gateway';
+import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
+import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+
+/** The name under which the per-event plan finds the event itself, never a subgraph's. */
+export const EVENT_SOURCE = '(subscription event)';
+
+type OperationContext = ReturnType<typeof buildOperationContext>;
+
+/** How one subscription document runs. */
+export interface SubscriptionPlan {
+  /** The fetch to the subgraph that owns the subscription field: opened there as a subscription. */
+  readonly primary: FetchNode;
+  /**
+   * The plan run for every event: the primary fetch, answered by the event (service
+   * EVENT_SOURCE), then the rest of the plan: the other subgraphs' fields, fetched per event.
+   */
+  readonly perEvent: QueryPlan;
+  readonly operationContext: OperationContext;
+}
+
+/**
+ * Plans subscriptions with Apollo's own query planner, for one loaded supergraph. Apollo Gateway
+ * plans a subscription as a primary fetch and a rest plan but refuses to execute it; the
+ * subscription hub executes it event by event. Plans are cached by document text and operation
+ * name, least recently used first out.
+ */
+export class SubscriptionPlanner {
+  /** The graphql-js API schema Apollo serves: the one requests are validated against. */
+  readonly apiSchema: GraphQLSchema;
+  /** What executeQueryPlan needs of this supergraph besides a plan. */
+  readonly supergraphSchema: GraphQLSchema;
+  readonly federationApiSchema: Schema;
+  readonly #planner: QueryPlanner;
+  readonly #cache = new Map<string, SubscriptionPlan>();
+  readonly #cacheSize: number;
+
+  constructor(coreSupergraphSdl: string, apiSchema: GraphQLSchema, cacheSize: number) {
+    const supergraph = Supergraph.build(coreSupergraphSdl);
+    this.apiSchema = apiSchema;
+    this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
+    this.federationApiSchema = supergraph.apiSchema();
+    this.#planner = new QueryPlanner(supergraph);
+    this.#cacheSize = cacheSize;
+  }
+
+  /**
+   * The plan of a validated subscription document; `text` is the document as the client sent
+   * it, the cache key with the operation name. Throws when Apollo's planner cannot plan it.
+   */
+  plan(text: string, document: DocumentNode, operationName: string | null): SubscriptionPlan {
+    const key = `${operationName ?? ''}\n${text}`;
+    const cached = this.#cache.get(key);
+    if (cached) {
+      this.#cache.delete(key);
+      this.#cache.set(key, cached);
+      return cached;
+    }
+    const plan = this.#build(document, operationName);
+    if (this.#cache.size >= this.#cacheSize) {
+      const oldest = this.#cache.keys().next();
+      if (!oldest.done) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(key, plan);
+    return plan;
+  }
+
+  #build(document: DocumentNode, operationName: string | null): SubscriptionPlan {
+    const operation = operationFromDocument(this.federationApiSchema, document, {
+      operationName: operationName ?? undefined,
+    });
+    const queryPlan = this.#planner.buildQueryPlan(operation);
+    const node = queryPlan.node;
+    if (node?.kind !== 'Subscription') throw new Error('The planner did not plan a subscription');
+    const fromEvent: FetchNode = { ...node.primary, serviceName: EVENT_SOURCE };
+    const perEventNode: PlanNode = node.rest
+      ? { kind: 'Sequence', nodes: [fromEvent, node.rest] }
+      : fromEvent;
+    return {
+      primary: node.primary,
+      perEvent: { kind: 'QueryPlan', node: perEventNode },
+      operationContext: buildOperationContext({
+        schema: this.apiSchema,
+        operationDocument: document,
+        operationName: operationName ?? undefined,
+      }),
+    };
+  }
+}
+
+/**
+ * Keeps the planner of the supergraph Apollo serves: a new one with every supergraph Apollo
+ * loads, so that subscriptions are planned against the schema they were validated against.
+ */
+export class CurrentPlanner {
+  #planner: SubscriptionPlanner | undefined;
+  readonly #cacheSize: number;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(cacheSize: number, onError: (error: unknown) => void) {
+    this.#cacheSize = cacheSize;
+    this.#onError = onError;
+  }
+
+  get(): SubscriptionPlanner | undefined {
+    return this.#planner;
+  }
+
+  plugin<Context extends BaseContext>(): ApolloServerPlugin<Context> {
+    return {
+      serverWillStart: () =>
+        Promise.resolve({
+          schemaDidLoadOrUpdate: ({ apiSchema, coreSupergraphSdl }) => {
+            if (!coreSupergraphSdl) return;
+            try {
+              this.#planner = new SubscriptionPlanner(coreSupergraphSdl, apiSchema, this.#cacheSize);
+            } catch (error) {
+              // Queries go on; subscriptions are refused until a supergraph plans.
+              this.#planner = undefined;
+              this.#onError(error);
+            }
+          },
+        }),
+    };
+  }
+}

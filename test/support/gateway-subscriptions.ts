@@ -1,0 +1,132 @@
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
+import WebSocket from 'ws';
+import type { TestFederation } from './test-federation.js';
+
+export type Protocol = 'graphql-ws' | 'graphql-sse';
+
+/** The credentials a subscriber presents: an access token or an API key, or none. */
+export type Credentials = { token: string } | { apiKey: string } | Record<string, never>;
+
+export interface Event<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/** A subscription through the gateway, its events as they arrive, and how it ended. */
+export interface Watch<T> {
+  readonly events: Event<T>[];
+  /** What the server ended it with: GraphQL errors, a close event, or a network error. */
+  readonly error: unknown;
+  readonly completed: boolean;
+  /** The WebSocket's close, when the server closed it (graphql-ws only). */
+  readonly closed: { code: number; reason: string } | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * A client of the gateway's subscriptions, the real graphql-ws or graphql-sse client: credentials
+ * go in `connection_init` (graphql-ws) or the request's headers (SSE), as front ends send them.
+ * Neither retries: a test sees what the gateway did.
+ */
+export function watch<T>(
+  fleet: TestFederation,
+  protocol: Protocol,
+  credentials: Credentials,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Watch<T> {
+  const headers: Record<string, string> =
+    'token' in credentials
+      ? { authorization: `Bearer ${credentials.token}` }
+      : 'apiKey' in credentials
+        ? { 'x-api-key': credentials.apiKey }
+        : {};
+  const state = {
+    events: [] as Event<T>[],
+    error: undefined as unknown,
+    completed: false,
+    closed: undefined as { code: number; reason: string } | undefined,
+  };
+  const sink = {
+    next: (event: unknown) => state.events.push(event as Event<T>),
+    error: (error: unknown) => {
+      state.error = error;
+    },
+    complete: () => {
+      state.completed = true;
+    },
+  };
+  if (protocol === 'graphql-ws') {
+    const client: WsClient = createWsClient({
+      url: fleet.gatewayUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: headers,
+      retryAttempts: 0,
+      lazy: true,
+      on: {
+        closed: (event) => {
+          const { code, reason } = event as { code: number; reason: string | Buffer };
+          state.closed = { code, reason: String(reason) };
+        },
+      },
+    });
+    const leave = client.subscribe({ query, variables }, sink);
+    return watchOf(state, async () => {
+      leave();
+      await client.dispose();
+    });
+  }
+  const client = createSseClient({ url: fleet.gatewayUrl, headers, retryAttempts: 0 });
+  const leave = client.subscribe({ query, variables }, sink);
+  return watchOf(state, () => {
+    leave();
+    client.dispose();
+    return Promise.resolve();
+  });
+}
+
+function watchOf<T>(
+  state: {
+    events: Event<T>[];
+    error: unknown;
+    completed: boolean;
+    closed: { code: number; reason: string } | undefined;
+  },
+  close: () => Promise<void>,
+): Watch<T> {
+  return {
+    events: state.events,
+    get error() {
+      return state.error;
+    },
+    get completed() {
+      return state.completed;
+    },
+    get closed() {
+      return state.closed;
+    },
+    close,
+  };
+}
+
+/** The open sockets of a process (from /proc): what a leak would leave behind. */
+export async function openSockets(pid: number): Promise<number> {
+  const { readdir, readlink } = await import('node:fs/promises');
+  const fds = await readdir(`/proc/${pid}/fd`);
+  let sockets = 0;
+  for (const fd of fds) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    if (target.startsWith('socket:')) sockets++;
+  }
+  return sockets;
+}
+
+/** Resident memory of a process in bytes (from /proc). */
+export async function residentBytes(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  if (!kb) throw new Error(`no VmRSS for ${pid}`);
+  return Number(kb) * 1024;
+}
