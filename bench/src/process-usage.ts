@@ -21,3 +21,13 @@ export function processUsage(pid: number): { cpuSeconds: number; rssBytes: numbe
     peakRssBytes: peakKb * 1024,
   };
 }
+
+/** CPU time of the whole machine, busy and in all, in seconds summed over its cores (/proc/stat). */
+export function machineCpu(): { busySeconds: number; totalSeconds: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal …: idle and iowait are the time not busy.
+  const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  const idle = ticks[3]! + ticks[4]!;
+  return { busySeconds: (total - idle) / TICKS_PER_SECOND, totalSeconds: total / TICKS_PER_SECOND };
+}

@@ -1,0 +1,445 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { issueAccessToken, parseTokenKeyRing, type TokenKeyRing } from '@fleet/access-tokens';
+import { forEachBounded, loadOrCreateSecrets, startFederation, type Federation } from '@fleet/launcher';
+import { createBenchDatabases } from './bench-databases.js';
+import { createTenant, graphql, signInAdmin } from './bench-federation.js';
+import { startCpuProfile } from './cpu-profile.js';
+import { openInspector, type InspectorSession } from './inspector.js';
+import { machineCpu, processUsage } from './process-usage.js';
+import { startSimulatorProcess } from './simulator-process.js';
+import { redisCpuSeconds, StatusPublications } from './status-publications.js';
+import { SubscriberThreads, type Subscriber, type ThreadStatus } from './subscriber-threads.js';
+
+/**
+ * Federated subscriptions at scale: many subscribers on one gateway process, each its own
+ * graphql-ws connection, receiving the devices subgraph's status events.
+ *
+ * One simulated router per tenant (`--tenants`, 100), polled every `--interval-ms` (2,000): with
+ * 100 tenants, 50 status events a second published through Redis. `--subscribers-per-tenant`
+ * (100) people of each tenant subscribe to `deviceStatusChanged(tenantId)`: 10,000 subscribers
+ * and 5,000 deliveries a second. Each subscriber has an access token of its own, minted with the
+ * federation's token keys as aaa mints them; `--principals-per-tenant N` (default: one per
+ * subscriber) gives each tenant only N identities, so that identical subscriptions of one
+ * identity share one subscription on the subgraph.
+ *
+ * Measured over a steady window (`--seconds`, 30, after every subscriber received an event and a
+ * warm-up of `--warmup-seconds`, 10): the latency of each delivery from the event's publication
+ * (noted by this process's own Redis subscription) to its receipt by the client; the deliveries a
+ * second; CPU (from /proc) of the gateway, the devices process, the simulator, this process and
+ * Redis; the gateway's memory. Before that, the memory of `--idle` (10,000) idle subscribers
+ * (`jobProgress(tenantId)`, which no job feeds here): the gateway's resident memory and JavaScript
+ * heap before they subscribe and once they all have, both after a full garbage collection
+ * (through the process's inspector, on a loopback port of its own), per subscriber; the devices
+ * process's too. `--cpu-prof DIR` writes a CPU profile of the gateway over the window.
+ *
+ *   npm run bench:subscriptions -- [--tenants 100] [--subscribers-per-tenant 100]
+ *     [--principals-per-tenant 100] [--interval-ms 2000] [--seconds 30] [--warmup-seconds 10]
+ *     [--idle 10000] [--client-threads 2] [--redis redis://127.0.0.1:6379]
+ *     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--cpu-prof DIR]
+ *
+ * Loopback only; bounded in time; everything it started is stopped and its data removed.
+ */
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const whole = (name: string, fallback: number, min = 1): number => {
+  const value = Number(args.get(name) ?? fallback);
+  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be a whole number ≥ ${min}`);
+  return value;
+};
+const TENANTS = whole('tenants', 100);
+const PER_TENANT = whole('subscribers-per-tenant', 100);
+const PRINCIPALS = whole('principals-per-tenant', PER_TENANT);
+const INTERVAL_MS = whole('interval-ms', 2_000, 100);
+const SECONDS = whole('seconds', 30);
+const WARMUP_SECONDS = whole('warmup-seconds', 10, 0);
+const IDLE = whole('idle', 10_000, 0);
+const THREADS = whole('client-threads', 2);
+const REDIS_URL = args.get('redis') ?? 'redis://127.0.0.1:6379';
+const POSTGRES = args.get('postgres');
+const CPU_PROF_DIR = args.has('cpu-prof') ? resolve(args.get('cpu-prof')!) : undefined;
+if (PRINCIPALS > PER_TENANT)
+  throw new Error('--principals-per-tenant cannot exceed --subscribers-per-tenant');
+if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(REDIS_URL).hostname))
+  throw new Error('--redis must name a server on loopback');
+
+/** Receipts still collected after the window, for the events published at its end. */
+const GRACE_MS = 3_000;
+/** How long every subscriber gets to receive its first event, once all are connected. */
+const FIRST_EVENT_DEADLINE_MS = Math.max(60_000, 10 * INTERVAL_MS);
+/** How long idle subscribers are given to be subscribed on the subgraph as well. */
+const IDLE_SETTLE_MS = 5_000;
+/** Access tokens live at most 15 minutes; each phase mints its own just before it subscribes. */
+const TOKEN_TTL_S = 900;
+
+const STATUS = 'subscription($t: ID) { deviceStatusChanged(tenantId: $t) { checkedAt device { id } } }';
+const IDLE_QUERY = 'subscription($t: ID) { jobProgress(tenantId: $t) { status at } }';
+
+/** Progress on stderr; the results alone go to stdout. */
+const progress = (message: string) => process.stderr.write(`${message}\n`);
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const mb = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+/** A free port on loopback, for a service's inspector. */
+const freePort = () =>
+  new Promise<number>((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+
+/** Everything started, stopped and removed in reverse order whatever happens. */
+const cleanup: (() => Promise<void> | void)[] = [];
+let finished = false;
+try {
+  if (CPU_PROF_DIR) await mkdir(CPU_PROF_DIR, { recursive: true });
+  const databases = POSTGRES ? await createBenchDatabases(POSTGRES) : undefined;
+  if (databases) cleanup.unshift(() => databases.drop());
+  const dataDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
+  cleanup.unshift(() => rm(dataDir, { recursive: true, force: true }));
+  const sim = await startSimulatorProcess(TENANTS);
+  cleanup.unshift(() => sim.stop());
+
+  const namespace = `fleet-bench-${randomBytes(4).toString('hex')}`;
+  const publications = await StatusPublications.start(REDIS_URL, namespace);
+  cleanup.unshift(() => publications.stop());
+  const inspectorPorts = { gateway: await freePort(), devices: await freePort() };
+  const federation: Federation = await startFederation({
+    dataDir,
+    env: {},
+    ports: { gateway: 0, aaa: 0, devices: 0, billing: 0, audit: 0 },
+    overrides: {
+      // One address opens every connection; every subscriber of a tenant counts against the
+      // tenant's caps, and with shared identities against one person's: all out of reach.
+      gateway: {
+        GATEWAY_LOG_LEVEL: 'warn',
+        GATEWAY_RATE_LIMIT_SIGN_IN_REQUESTS: '100000',
+        GATEWAY_RATE_LIMIT_ADDRESS_REQUESTS: '100000000',
+        GATEWAY_RATE_LIMIT_TIERS: 'standard=100000000/100000000/100000000',
+        GATEWAY_MAX_SUBSCRIPTIONS: '1000000',
+        GATEWAY_MAX_SUBSCRIPTIONS_PER_TENANT: '1000000',
+        GATEWAY_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: '100000',
+        GATEWAY_MAX_SUBSCRIPTION_CONNECTIONS_PER_PRINCIPAL: '10000',
+        GATEWAY_NODE_OPTIONS: `--inspect-port=127.0.0.1:${inspectorPorts.gateway}`,
+      },
+      devices: {
+        ...databases?.overrides.devices,
+        DEVICES_LOG_LEVEL: 'warn',
+        DEVICES_STATUS_INTERVAL_MS: String(INTERVAL_MS),
+        DEVICES_REDIS_URL: REDIS_URL,
+        DEVICES_REDIS_NAMESPACE: namespace,
+        DEVICES_NODE_OPTIONS: `--inspect-port=127.0.0.1:${inspectorPorts.devices}`,
+      },
+      aaa: { ...databases?.overrides.aaa, AAA_LOG_LEVEL: 'warn' },
+      audit: { ...databases?.overrides.audit, AUDIT_LOG_LEVEL: 'warn' },
+      billing: { ...databases?.overrides.billing, BILLING_LOG_LEVEL: 'warn' },
+    },
+    output: 'capture',
+  });
+  cleanup.unshift(() => federation.stop());
+  // A failed run says what the gateway and devices logged (warnings and errors only).
+  cleanup.unshift(() => {
+    if (finished) return;
+    for (const service of ['gateway', 'devices'] as const)
+      for (const line of federation.logs(service).slice(-20)) progress(`${service}: ${line}`);
+  });
+  const gatewayPid = federation.pid('gateway')!;
+  const devicesPid = federation.pid('devices')!;
+  const url = federation.gatewayUrl;
+  progress(`Federation started (${POSTGRES ? 'PostgreSQL' : 'PGlite'}); ${TENANTS} tenants, a router each`);
+
+  // Tenants and their routers, not measured: one router per tenant, pinned by its certificate.
+  const adminToken = await signInAdmin(federation);
+  const tenants: { id: string; deviceId: string }[] = [];
+  await forEachBounded(sim.inventory, 8, async (router, i) => {
+    const tenantId = await createTenant(url, adminToken, `bench-${i}`);
+    const created = await graphql<{ createDevice: { id: string } }>(
+      url,
+      'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { id } }',
+      {
+        i: {
+          tenantId,
+          name: router.name,
+          host: router.host,
+          port: router.tlsPort,
+          username: router.username,
+          password: router.password,
+          tls: { mode: 'PINNED', fingerprint: router.fingerprint256 },
+        },
+      },
+      adminToken,
+    );
+    tenants.push({ id: tenantId, deviceId: created.createDevice.id });
+  });
+  const onlineSince = performance.now();
+  while (!tenants.every((tenant) => publications.states.get(tenant.deviceId) === 'online')) {
+    if (performance.now() - onlineSince > FIRST_EVENT_DEADLINE_MS)
+      throw new Error('Not every router came online (as published) in time');
+    await sleep(500);
+  }
+  progress('Every router online; status events flowing through Redis');
+
+  const parsedRing = parseTokenKeyRing(loadOrCreateSecrets(dataDir)['token-keys']);
+  if ('error' in parsedRing) throw new Error(parsedRing.error);
+  const ring: TokenKeyRing = parsedRing;
+  /** Each tenant's subscribers, as `principals` people of that tenant with a token each. */
+  const subscribersOf = async (
+    perTenant: number,
+    principals: number,
+    query: string,
+  ): Promise<Subscriber[]> => {
+    const subscribers: Subscriber[] = [];
+    for (const tenant of tenants) {
+      const tokens: string[] = [];
+      for (let p = 0; p < principals; p++) {
+        const issued = await issueAccessToken(
+          ring,
+          {
+            userId: randomUUID(),
+            tenantId: tenant.id,
+            roles: ['viewer'],
+            scopes: ['devices:read', 'tenant:read'],
+            sessionId: randomUUID(),
+          },
+          { ttlSeconds: TOKEN_TTL_S },
+        );
+        tokens.push(issued.token);
+      }
+      for (let s = 0; s < perTenant; s++)
+        subscribers.push({ token: tokens[s % principals]!, query, variables: { t: tenant.id } });
+    }
+    return subscribers;
+  };
+  const threads = await SubscriberThreads.start(THREADS, url.replace(/^http/, 'ws'));
+  cleanup.unshift(() => threads.stop());
+  const failIfTroubled = (status: ThreadStatus, what: string, expected: number) => {
+    if (
+      status.connected !== expected ||
+      status.failed > 0 ||
+      status.closedAfterConnect > 0 ||
+      status.subscriptionErrors > 0 ||
+      status.completed > 0
+    ) {
+      throw new Error(`${what}: ${JSON.stringify(status)}`);
+    }
+  };
+
+  // Idle subscribers' memory: the same connections and subscriptions, on a channel nothing feeds.
+  let idle: Record<string, unknown> | null = null;
+  if (IDLE > 0) {
+    const perTenant = Math.ceil(IDLE / TENANTS);
+    const idlePrincipals = Math.max(1, Math.round((perTenant * PRINCIPALS) / PER_TENANT));
+    const subscribers = (await subscribersOf(perTenant, idlePrincipals, IDLE_QUERY)).slice(0, IDLE);
+    const sessions = {
+      gateway: await openInspector(gatewayPid, 'gateway/', inspectorPorts.gateway),
+      devices: await openInspector(devicesPid, 'subgraphs/devices/', inspectorPorts.devices),
+    };
+    const settled = async (session: InspectorSession, pid: number) => {
+      await session.call('HeapProfiler.collectGarbage');
+      const heap = (await session.call('Runtime.getHeapUsage')) as { usedSize: number };
+      return { rssBytes: processUsage(pid).rssBytes, heapBytes: heap.usedSize };
+    };
+    try {
+      const before = {
+        gateway: await settled(sessions.gateway, gatewayPid),
+        devices: await settled(sessions.devices, devicesPid),
+      };
+      progress(`Opening ${subscribers.length} idle subscribers (${idlePrincipals} people per tenant)`);
+      const openedAt = performance.now();
+      const opened = await threads.open(subscribers);
+      const openSeconds = (performance.now() - openedAt) / 1000;
+      failIfTroubled(opened, 'Idle subscribers refused', subscribers.length);
+      await sleep(IDLE_SETTLE_MS);
+      failIfTroubled(await threads.status(), 'Idle subscribers troubled', subscribers.length);
+      const unsettledRss = {
+        gateway: processUsage(gatewayPid).rssBytes,
+        devices: processUsage(devicesPid).rssBytes,
+      };
+      const after = {
+        gateway: await settled(sessions.gateway, gatewayPid),
+        devices: await settled(sessions.devices, devicesPid),
+      };
+      const perSubscriberKb = (from: number, to: number) => round((to - from) / subscribers.length / 1024, 1);
+      idle = {
+        subscribers: subscribers.length,
+        principalsPerTenant: idlePrincipals,
+        openSeconds: round(openSeconds, 1),
+        gateway: {
+          rssBeforeMb: mb(before.gateway.rssBytes),
+          rssAfterMb: mb(after.gateway.rssBytes),
+          rssAfterWithoutGcMb: mb(unsettledRss.gateway),
+          heapBeforeMb: mb(before.gateway.heapBytes),
+          heapAfterMb: mb(after.gateway.heapBytes),
+          rssKbPerSubscriber: perSubscriberKb(before.gateway.rssBytes, after.gateway.rssBytes),
+          rssKbPerSubscriberWithoutGc: perSubscriberKb(before.gateway.rssBytes, unsettledRss.gateway),
+          heapKbPerSubscriber: perSubscriberKb(before.gateway.heapBytes, after.gateway.heapBytes),
+        },
+        devices: {
+          rssBeforeMb: mb(before.devices.rssBytes),
+          rssAfterMb: mb(after.devices.rssBytes),
+          heapBeforeMb: mb(before.devices.heapBytes),
+          heapAfterMb: mb(after.devices.heapBytes),
+          rssKbPerSubscriber: perSubscriberKb(before.devices.rssBytes, after.devices.rssBytes),
+          heapKbPerSubscriber: perSubscriberKb(before.devices.heapBytes, after.devices.heapBytes),
+        },
+      };
+      progress(`Idle: ${JSON.stringify(idle)}`);
+    } finally {
+      sessions.gateway.close();
+      sessions.devices.close();
+    }
+    await threads.close();
+    await sleep(2_000);
+  }
+
+  // Live subscribers: every delivery timed from its publication.
+  const subscribers = await subscribersOf(PER_TENANT, PRINCIPALS, STATUS);
+  progress(`Opening ${subscribers.length} status subscribers (${PRINCIPALS} people per tenant)`);
+  const openedAt = performance.now();
+  const opened = await threads.open(subscribers);
+  const openSeconds = (performance.now() - openedAt) / 1000;
+  failIfTroubled(opened, 'Status subscribers refused', subscribers.length);
+  progress(`Opened in ${openSeconds.toFixed(1)} s; waiting for every subscriber's first event`);
+  await threads.reset();
+  const firstSince = performance.now();
+  for (;;) {
+    const status = await threads.status();
+    failIfTroubled(status, 'Status subscribers troubled', subscribers.length);
+    if (status.withEvents === subscribers.length) break;
+    if (performance.now() - firstSince > FIRST_EVENT_DEADLINE_MS)
+      throw new Error(`Only ${status.withEvents} of ${subscribers.length} subscribers received an event`);
+    await sleep(500);
+  }
+  const firstEventSeconds = (performance.now() - firstSince) / 1000;
+  progress(`All receiving after ${firstEventSeconds.toFixed(1)} s; warm-up of ${WARMUP_SECONDS} s`);
+  await sleep(WARMUP_SECONDS * 1_000);
+
+  await threads.record();
+  const start = {
+    at: now(),
+    gateway: processUsage(gatewayPid),
+    devices: processUsage(devicesPid),
+    sim: processUsage(sim.pid),
+    bench: process.cpuUsage(),
+    redis: await redisCpuSeconds(REDIS_URL),
+    machine: machineCpu(),
+  };
+  const profile = CPU_PROF_DIR
+    ? await startCpuProfile(gatewayPid, 'gateway/', inspectorPorts.gateway)
+    : undefined;
+  progress(`Measuring for ${SECONDS} s`);
+  await sleep(SECONDS * 1_000);
+  const end = {
+    at: now(),
+    gateway: processUsage(gatewayPid),
+    devices: processUsage(devicesPid),
+    sim: processUsage(sim.pid),
+    bench: process.cpuUsage(start.bench),
+    redis: await redisCpuSeconds(REDIS_URL),
+    machine: machineCpu(),
+    load: loadavg()[0]!,
+  };
+  if (profile) {
+    const file = join(CPU_PROF_DIR!, `gateway-subscriptions-${Date.now()}.cpuprofile`);
+    await writeFile(file, JSON.stringify(await profile.stop()));
+    progress(`CPU profile of the window: ${file}`);
+  }
+  await sleep(GRACE_MS);
+  const { status, receipts } = await threads.report();
+  failIfTroubled(status, 'Status subscribers troubled', subscribers.length);
+  const elapsed = (end.at - start.at) / 1000;
+
+  // Every event published in the window, and each of its deliveries.
+  const published = publications.between(start.at, end.at);
+  const inWindow = new Set(published.map(([key]) => key));
+  let deliveredInWindow = 0;
+  let matched = 0;
+  let unmatched = 0;
+  const latencies: number[] = [];
+  for (let i = 0; i < receipts.keys.length; i++) {
+    const at = receipts.times[i]!;
+    if (at >= start.at && at < end.at) deliveredInWindow++;
+    const key = receipts.keys[i]!;
+    const publication = publications.byKey.get(key);
+    if (!publication) unmatched++;
+    else if (inWindow.has(key)) {
+      matched++;
+      latencies.push(at - publication.at);
+    }
+  }
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (p: number) =>
+    sorted.length === 0 ? null : round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!);
+  const expected = published.length * PER_TENANT;
+  const cores = (from: { cpuSeconds: number }, to: { cpuSeconds: number }) =>
+    round((to.cpuSeconds - from.cpuSeconds) / elapsed, 3);
+  const gatewayCores = cores(start.gateway, end.gateway);
+  const deliveriesPerSecond = deliveredInWindow / elapsed;
+  console.log(
+    JSON.stringify(
+      {
+        date: new Date().toISOString().slice(0, 10),
+        database: POSTGRES ? 'PostgreSQL' : 'PGlite',
+        cores: availableParallelism(),
+        tenants: TENANTS,
+        subscribers: subscribers.length,
+        principalsPerTenant: PRINCIPALS,
+        subgraphSubscriptions: TENANTS * PRINCIPALS,
+        intervalMs: INTERVAL_MS,
+        clientThreads: THREADS,
+        idle,
+        status: {
+          openSeconds: round(openSeconds, 1),
+          firstEventSeconds: round(firstEventSeconds, 1),
+          windowSeconds: round(elapsed, 1),
+          publishedPerSecond: round(published.length / elapsed, 1),
+          expectedDeliveries: expected,
+          delivered: matched,
+          undelivered: expected - matched,
+          unmatchedReceipts: unmatched,
+          deliveriesPerSecond: round(deliveriesPerSecond, 0),
+          latencyMs: {
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            max: sorted.length ? round(sorted[sorted.length - 1]!) : null,
+            min: sorted.length ? round(sorted[0]!) : null,
+          },
+          gatewayCores,
+          gatewayCpuMsPerDelivery:
+            deliveriesPerSecond > 0 ? round((gatewayCores * 1000) / deliveriesPerSecond, 3) : null,
+          gatewayRssMb: { windowStart: mb(start.gateway.rssBytes), windowEnd: mb(end.gateway.rssBytes) },
+          devicesCores: cores(start.devices, end.devices),
+          devicesRssMb: mb(end.devices.rssBytes),
+          simulatorCores: cores(start.sim, end.sim),
+          redisCores: round((end.redis - start.redis) / elapsed, 3),
+          benchCores: round((end.bench.user + end.bench.system) / 1e6 / elapsed, 3),
+          clientEventLoopUtilization: receipts.eventLoopUtilization.map((value) => round(value, 3)),
+          machineBusyCores: round((end.machine.busySeconds - start.machine.busySeconds) / elapsed, 2),
+          loadAverage: round(end.load, 1),
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  await threads.close();
+  finished = true;
+} finally {
+  for (const step of cleanup) {
+    try {
+      await step();
+    } catch (error) {
+      progress(`cleanup: ${(error as Error).message}`);
+    }
+  }
+}
