@@ -7,8 +7,9 @@ import type { Subscriber, ThreadReply, ThreadRequest, ThreadStatus } from './sub
 /**
  * One thread of the benchmark's subscribers: a graphql-ws client (the real one, over `ws`) per
  * subscriber, each its own WebSocket to the gateway with the credentials in `connection_init`, as
- * a browser would connect. While recording, each status event's receipt is noted with its time on
- * the monotonic clock every thread of the process shares, right as the client hands it over.
+ * a browser would connect. While recording, each status event's receipt is noted, right as the
+ * client hands it over, with its time on the monotonic clock every thread of the process shares
+ * and on the wall clock (which the devices process's `checkedAt` is on).
  */
 const { url } = workerData as { url: string };
 const port = parentPort!;
@@ -33,6 +34,7 @@ let recording = false;
 let generation = 0;
 let keys: string[] = [];
 let times: number[] = [];
+let clockTimes: number[] = [];
 let elu = performance.eventLoopUtilization();
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -85,6 +87,7 @@ function open(subscriber: Subscriber, index: number): Promise<void> {
       {
         next: (result) => {
           const at = now();
+          const clock = performance.timeOrigin + performance.now();
           events++;
           heard[index] = 1;
           if (!recording) return;
@@ -92,6 +95,7 @@ function open(subscriber: Subscriber, index: number): Promise<void> {
           if (!status?.device || !status.checkedAt) return;
           keys.push(`${status.device.id} ${status.checkedAt}`);
           times.push(at);
+          clockTimes.push(clock);
         },
         error: (error) => {
           if (born !== generation) return;
@@ -153,6 +157,7 @@ port.on('message', (request: ThreadRequest) => {
     case 'record':
       keys = [];
       times = [];
+      clockTimes = [];
       heard.fill(0);
       events = 0;
       elu = performance.eventLoopUtilization();
@@ -162,9 +167,10 @@ port.on('message', (request: ThreadRequest) => {
     case 'report': {
       recording = false;
       const utilization = performance.eventLoopUtilization(elu).utilization;
-      send({ type: 'receipts', status: status(), keys, times, eventLoopUtilization: utilization });
+      send({ type: 'receipts', status: status(), keys, times, clockTimes, eventLoopUtilization: utilization });
       keys = [];
       times = [];
+      clockTimes = [];
       return;
     }
     case 'close':

@@ -38,6 +38,8 @@ export type ThreadReply =
       /** `deviceId checkedAt` of each status event received while recording, with its time. */
       keys: string[];
       times: number[];
+      /** The same on the wall clock (ms since the epoch). */
+      clockTimes: number[];
       eventLoopUtilization: number;
     }
   | { type: 'closed' };
@@ -46,6 +48,8 @@ export type ThreadReply =
 export interface Receipts {
   keys: string[];
   times: number[];
+  /** The same instants on the wall clock (ms since the epoch). */
+  clockTimes: number[];
   /** Each thread's event loop utilization while recording. */
   eventLoopUtilization: number[];
 }
@@ -116,6 +120,7 @@ export class SubscriberThreads {
       receipts: {
         keys: replies.flatMap((reply) => reply.keys),
         times: replies.flatMap((reply) => reply.times),
+        clockTimes: replies.flatMap((reply) => reply.clockTimes),
         eventLoopUtilization: replies.map((reply) => reply.eventLoopUtilization),
       },
     };

@@ -27,19 +27,22 @@ import { SubscriberThreads, type Subscriber, type ThreadStatus } from './subscri
  * identity share one subscription on the subgraph.
  *
  * Measured over a steady window (`--seconds`, 30, after every subscriber received an event and a
- * warm-up of `--warmup-seconds`, 10): the latency of each delivery from the event's publication
- * (noted by this process's own Redis subscription) to its receipt by the client; the deliveries a
- * second; CPU (from /proc) of the gateway, the devices process, the simulator, this process and
+ * warm-up of `--warmup-seconds`, 10): every event published in the window, as this process's own
+ * Redis subscription sees it, and each of its deliveries: the latency from its publication (the
+ * poll's `checkedAt`, set by the devices process just before it publishes, in whole milliseconds)
+ * to its receipt by the client, and from its arrival here through Redis (sub-millisecond, but late
+ * whenever this process is not scheduled); the deliveries a second; CPU (from /proc) of the gateway, the devices process, the simulator, this process and
  * Redis; the gateway's memory. Before that, the memory of `--idle` (10,000) idle subscribers
  * (`jobProgress(tenantId)`, which no job feeds here): the gateway's resident memory and JavaScript
  * heap before they subscribe and once they all have, both after a full garbage collection
  * (through the process's inspector, on a loopback port of its own), per subscriber; the devices
- * process's too. `--cpu-prof DIR` writes a CPU profile of the gateway over the window.
+ * process's too. `--cpu-prof DIR` writes a CPU profile of the gateway over the window, and
+ * `--heap-profile DIR` a sampling heap profile of what the idle subscribers keep alive in it.
  *
  *   npm run bench:subscriptions -- [--tenants 100] [--subscribers-per-tenant 100]
  *     [--principals-per-tenant 100] [--interval-ms 2000] [--seconds 30] [--warmup-seconds 10]
  *     [--idle 10000] [--client-threads 2] [--redis redis://127.0.0.1:6379]
- *     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--cpu-prof DIR]
+ *     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--cpu-prof DIR] [--heap-profile DIR]
  *
  * Loopback only; bounded in time; everything it started is stopped and its data removed.
  */
@@ -62,6 +65,7 @@ const THREADS = whole('client-threads', 2);
 const REDIS_URL = args.get('redis') ?? 'redis://127.0.0.1:6379';
 const POSTGRES = args.get('postgres');
 const CPU_PROF_DIR = args.has('cpu-prof') ? resolve(args.get('cpu-prof')!) : undefined;
+const HEAP_PROF_DIR = args.has('heap-profile') ? resolve(args.get('heap-profile')!) : undefined;
 if (PRINCIPALS > PER_TENANT)
   throw new Error('--principals-per-tenant cannot exceed --subscribers-per-tenant');
 if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(REDIS_URL).hostname))
@@ -86,6 +90,14 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 const mb = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
+/** Percentiles of a sample, in ms. */
+const distribution = (values: readonly number[]) => {
+  const sorted = Float64Array.from(values).sort();
+  const at = (p: number) =>
+    sorted.length === 0 ? null : round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1), min: at(0) };
+};
+
 /** A free port on loopback, for a service's inspector. */
 const freePort = () =>
   new Promise<number>((resolvePort, reject) => {
@@ -102,6 +114,7 @@ const cleanup: (() => Promise<void> | void)[] = [];
 let finished = false;
 try {
   if (CPU_PROF_DIR) await mkdir(CPU_PROF_DIR, { recursive: true });
+  if (HEAP_PROF_DIR) await mkdir(HEAP_PROF_DIR, { recursive: true });
   const databases = POSTGRES ? await createBenchDatabases(POSTGRES) : undefined;
   if (databases) cleanup.unshift(() => databases.drop());
   const dataDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
@@ -253,6 +266,8 @@ try {
         gateway: await settled(sessions.gateway, gatewayPid),
         devices: await settled(sessions.devices, devicesPid),
       };
+      // What the idle subscribers keep alive in the gateway, by where it was allocated.
+      if (HEAP_PROF_DIR) await sessions.gateway.call('HeapProfiler.startSampling', { samplingInterval: 8192 });
       progress(`Opening ${subscribers.length} idle subscribers (${idlePrincipals} people per tenant)`);
       const openedAt = performance.now();
       const opened = await threads.open(subscribers);
@@ -268,6 +283,15 @@ try {
         gateway: await settled(sessions.gateway, gatewayPid),
         devices: await settled(sessions.devices, devicesPid),
       };
+      if (HEAP_PROF_DIR) {
+        const { profile } = (await sessions.gateway.call('HeapProfiler.getSamplingProfile')) as {
+          profile: unknown;
+        };
+        await sessions.gateway.call('HeapProfiler.stopSampling');
+        const file = join(HEAP_PROF_DIR, `gateway-idle-subscribers-${Date.now()}.heapprofile`);
+        await writeFile(file, JSON.stringify(profile));
+        progress(`Heap profile of what the idle subscribers hold: ${file}`);
+      }
       const perSubscriberKb = (from: number, to: number) => round((to - from) / subscribers.length / 1024, 1);
       idle = {
         subscribers: subscribers.length,
@@ -364,7 +388,8 @@ try {
   let deliveredInWindow = 0;
   let matched = 0;
   let unmatched = 0;
-  const latencies: number[] = [];
+  const sincePoll: number[] = [];
+  const sinceRedis: number[] = [];
   for (let i = 0; i < receipts.keys.length; i++) {
     const at = receipts.times[i]!;
     if (at >= start.at && at < end.at) deliveredInWindow++;
@@ -373,12 +398,10 @@ try {
     if (!publication) unmatched++;
     else if (inWindow.has(key)) {
       matched++;
-      latencies.push(at - publication.at);
+      sincePoll.push(receipts.clockTimes[i]! - Date.parse(key.slice(key.indexOf(' ') + 1)));
+      sinceRedis.push(at - publication.at);
     }
   }
-  const sorted = Float64Array.from(latencies).sort();
-  const at = (p: number) =>
-    sorted.length === 0 ? null : round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!);
   const expected = published.length * PER_TENANT;
   const cores = (from: { cpuSeconds: number }, to: { cpuSeconds: number }) =>
     round((to.cpuSeconds - from.cpuSeconds) / elapsed, 3);
@@ -407,13 +430,8 @@ try {
           undelivered: expected - matched,
           unmatchedReceipts: unmatched,
           deliveriesPerSecond: round(deliveriesPerSecond, 0),
-          latencyMs: {
-            p50: at(0.5),
-            p90: at(0.9),
-            p99: at(0.99),
-            max: sorted.length ? round(sorted[sorted.length - 1]!) : null,
-            min: sorted.length ? round(sorted[0]!) : null,
-          },
+          latencyMs: distribution(sincePoll),
+          latencyFromRedisReceiptMs: distribution(sinceRedis),
           gatewayCores,
           gatewayCpuMsPerDelivery:
             deliveriesPerSecond > 0 ? round((gatewayCores * 1000) / deliveriesPerSecond, 3) : null,
