@@ -1,5 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { MemoryReplayGuard, verify, type ReplayGuard } from '@fleet/request-signing';
+import {
+  MemoryReplayGuard,
+  verify,
+  verifySubscription,
+  type ReplayGuard,
+  type SubscriptionPayload,
+  type VerifyResult,
+} from '@fleet/request-signing';
 import { decodePrincipal, type Principal } from '../identity/principal.js';
 import type { Logger } from '../logging/logger.js';
 import { HttpError } from './http-server.js';
@@ -66,6 +73,36 @@ export class SignatureCheck {
       );
       throw new HttpError(401, 'Unauthorized');
     }
+    return this.#accepted(result);
+  }
+
+  /**
+   * Checks the signature a GraphQL subscription carries in its own payload, apart from the
+   * connection it arrives on: one connection of the gateway's carries many end users'
+   * subscriptions. Refused as `check` refuses, and with the same replay guard.
+   */
+  checkSubscription(
+    payload: SubscriptionPayload,
+    signature: unknown,
+    keys: ReadonlyMap<string, Buffer>,
+  ): SignedRequest {
+    const result = verifySubscription({
+      audience: this.#audience,
+      keys,
+      payload,
+      signature,
+      now: Date.now(),
+      maxSkewMs: this.#maxSkewMs,
+      replayGuard: this.#replayGuard,
+    });
+    if (!result.ok) {
+      this.#logger.warn({ reason: result.reason }, 'refused an unsigned or badly signed subscription');
+      throw new HttpError(401, 'Unauthorized');
+    }
+    return this.#accepted(result);
+  }
+
+  #accepted(result: Extract<VerifyResult, { ok: true }>): SignedRequest {
     const principal = decodePrincipal(result.principal);
     if (!principal) {
       this.#logger.warn({ caller: result.caller }, 'refused a signed request with an unreadable principal');
