@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startFederation, type Federation } from '@fleet/launcher';
-import { sign } from '@fleet/request-signing';
+import { sign, signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
 import { encodePrincipal, type Principal } from '@fleet/service-kit';
 import { addMember, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
 import { startCpuProfile } from './cpu-profile.js';
@@ -81,13 +81,18 @@ const launch = () =>
     output: 'capture',
   });
 
+/** The key of the gateway/devices pair, which signs the upgrade and each subscription. */
+const devicesKey = () => {
+  const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
+  return Buffer.from(secrets['gateway-devices']!, 'base64url');
+};
+
 /**
  * A graphql-ws client straight to the devices subgraph as the gateway connects: the upgrade
- * signed with the gateway/devices key, carrying the principal.
+ * signed with the gateway/devices key and no principal (see `signedSubscription`).
  */
-function devicesWsClient(federation: Federation, principal: Principal): Client {
-  const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
-  const key = Buffer.from(secrets['gateway-devices']!, 'base64url');
+function devicesWsClient(federation: Federation): Client {
+  const key = devicesKey();
   class SignedWebSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
       const headers = sign({
@@ -97,7 +102,7 @@ function devicesWsClient(federation: Federation, principal: Principal): Client {
         method: 'GET',
         path: '/graphql',
         body: '',
-        principal: encodePrincipal(principal),
+        principal: '',
         requestId: `bench-${randomUUID()}`,
         now: Date.now(),
       });
@@ -109,6 +114,20 @@ function devicesWsClient(federation: Federation, principal: Principal): Client {
     webSocketImpl: SignedWebSocket,
     retryAttempts: 0,
   });
+}
+
+/** A subscribe payload signed for its principal, as the gateway signs each subscription. */
+function signedSubscription(query: string, variables: Record<string, unknown>, principal: Principal) {
+  const signature = signSubscription({
+    caller: 'gateway',
+    audience: 'devices',
+    key: devicesKey(),
+    payload: { query, variables },
+    principal: encodePrincipal(principal),
+    requestId: `bench-${randomUUID()}`,
+    now: Date.now(),
+  });
+  return { query, variables, extensions: { [SUBSCRIPTION_SIGNATURE_EXTENSION]: signature } };
 }
 
 /** Progress on stderr; the results alone go to stdout. */
@@ -186,14 +205,7 @@ try {
   progress(`All online after ${onlineSeconds.toFixed(1)} s; subscribing, one interval of warm-up`);
 
   // One subscriber to the whole tenant, as a fleet dashboard would be: every poll is an event.
-  subscriber = devicesWsClient(federation, {
-    kind: 'user',
-    userId: randomUUID(),
-    tenantId: tenant.id,
-    roles: ['viewer'],
-    scopes: ['devices:read'],
-    sessionId: randomUUID(),
-  });
+  subscriber = devicesWsClient(federation);
   let measuring = false;
   let events = 0;
   let failedPolls = 0;
@@ -202,7 +214,18 @@ try {
   const lastCheck = new Map<string, number>();
   const gaps: number[] = [];
   subscriber.subscribe<{ deviceStatusChanged: StatusEvent }>(
-    { query: CHANGES, variables: { t: tenant.id } },
+    signedSubscription(
+      CHANGES,
+      { t: tenant.id },
+      {
+        kind: 'user',
+        userId: randomUUID(),
+        tenantId: tenant.id,
+        roles: ['viewer'],
+        scopes: ['devices:read'],
+        sessionId: randomUUID(),
+      },
+    ),
     {
       next: ({ data }) => {
         const status = data?.deviceStatusChanged;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '@fleet/service-kit';
 import { enrollRouter, startRouters, type InventoryEntry, type Simulator } from '../support/routers.js';
-import { collect, subgraphWsClient } from '../support/subgraph-subscriptions.js';
+import { collect, subgraphWsClient, type OpenSubscription } from '../support/subgraph-subscriptions.js';
 import {
   createTenant,
   engineMatrix,
@@ -26,6 +26,10 @@ const STATUS_FIELDS =
 const STATUS_BY_DEVICE = `subscription($d: ID) { deviceStatusChanged(deviceId: $d) { ${STATUS_FIELDS} } }`;
 const STATUS_BY_TENANT = `subscription($t: ID) { deviceStatusChanged(tenantId: $t) { ${STATUS_FIELDS} } }`;
 
+/** The errors a subscription was refused with: in its first result, or as its end. */
+const refusal = (subscription: OpenSubscription<unknown>) =>
+  subscription.events[0]?.errors ?? subscription.error;
+
 const reader = (tenantId: string): Principal => ({
   kind: 'user',
   userId: randomUUID(),
@@ -38,7 +42,8 @@ const reader = (tenantId: string): Principal => ({
 /**
  * Live status through the real federation against simulated routers: the pollers' state with
  * hysteresis and rates, served by the gateway, and the devices subgraph's own subscriptions over
- * graphql-ws, signed like every call of the gateway's, with no event of another tenant's.
+ * graphql-ws: the connection signed as the gateway's, each subscription signed on its own for its
+ * user (many users' on one connection, as the gateway holds it), with no event of another tenant's.
  */
 describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled }) => {
   let fleet: TestFederation;
@@ -197,9 +202,8 @@ describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled
       ] as const) {
         const subscription = collect(subgraphWsClient(fleet, 'devices', reader(tenantA)), query, variables);
         try {
-          await eventually(() => (subscription.events.length > 0 || subscription.error ? true : undefined));
-          const errors = subscription.events[0]?.errors ?? (subscription.error as { extensions?: unknown }[]);
-          expect(JSON.stringify(errors)).toContain(code);
+          await eventually(() => (refusal(subscription) ? true : undefined));
+          expect(JSON.stringify(refusal(subscription))).toContain(code);
           expect(subscription.events.some((event) => event.data)).toBe(false);
         } finally {
           await subscription.close();
@@ -210,14 +214,14 @@ describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled
 
   it.runIf(enabled)('accepts only upgrades signed with the gateway key, and only subscriptions', async () => {
     for (const options of [{ unsigned: true }, { key: Buffer.alloc(32, 7) }]) {
-      const subscription = collect(
-        subgraphWsClient(fleet, 'devices', reader(tenantA), options),
-        STATUS_BY_TENANT,
-        { t: tenantA },
-      );
+      const client = subgraphWsClient(fleet, 'devices', reader(tenantA), options);
+      const subscription = collect(client, STATUS_BY_TENANT, { t: tenantA });
       try {
         await eventually(() => (subscription.error ? true : undefined));
         expect(subscription.events).toHaveLength(0);
+        // Refused at the HTTP layer: the socket was never opened.
+        expect(client.socketErrors).toContain('Unexpected server response: 401');
+        expect(client.connections).toBe(0);
       } finally {
         await subscription.close();
       }
@@ -230,6 +234,84 @@ describe.each(await engineMatrix())('live status on $engine', ({ engine, enabled
       await query.close();
     }
   });
+
+  it.runIf(enabled)(
+    "runs each subscription on one connection as its own principal, with its own tenant's events",
+    async () => {
+      const [a1, a2, b1] = routers.inventory().map((router) => deviceOf.get(router.name)!);
+      // One connection, as the gateway holds one for all its users; the upgrade names none.
+      const client = subgraphWsClient(fleet, 'devices', reader(tenantA));
+      type Events = { deviceStatusChanged: Status };
+      const ofA = collect<Events>(client, STATUS_BY_TENANT, { t: tenantA });
+      const ofB = collect<Events>(client, STATUS_BY_TENANT, { t: tenantB }, { principal: reader(tenantB) });
+      // The same operation as B's, signed for A's reader: refused, so the principal is the subscription's.
+      const aFollowingB = collect<Events>(client, STATUS_BY_TENANT, { t: tenantB });
+      const seen = (subscription: typeof ofA) =>
+        new Set(subscription.events.map((event) => event.data?.deviceStatusChanged.device.id));
+      try {
+        await eventually(() =>
+          seen(ofA).has(a1) && seen(ofA).has(a2) && seen(ofB).has(b1) && refusal(aFollowingB)
+            ? true
+            : undefined,
+        );
+        expect(seen(ofA)).toEqual(new Set([a1, a2]));
+        expect(seen(ofB)).toEqual(new Set([b1]));
+        expect(JSON.stringify(refusal(aFollowingB))).toContain('NOT_FOUND');
+        expect(aFollowingB.events.some((event) => event.data)).toBe(false);
+        expect([ofA.error, ofB.error]).toEqual([undefined, undefined]);
+        expect({ connections: client.connections, closes: client.closes }).toEqual({
+          connections: 1,
+          closes: 0,
+        });
+      } finally {
+        await aFollowingB.close();
+        await ofB.close();
+        await ofA.close();
+      }
+    },
+  );
+
+  it.runIf(enabled)(
+    'refuses a subscribe without a valid signature of its own, and keeps the connection for the others',
+    async () => {
+      const client = subgraphWsClient(fleet, 'devices', reader(tenantA));
+      const kept = collect<{ deviceStatusChanged: Status }>(client, STATUS_BY_TENANT, { t: tenantA });
+      const refused: ReturnType<typeof collect>[] = [];
+      try {
+        await eventually(() => (kept.events.length > 0 ? true : undefined));
+        for (const [query, options] of [
+          [STATUS_BY_TENANT, { unsigned: true }],
+          // Signed for one tenant's statuses, sent for the other's: changed after signing.
+          [STATUS_BY_TENANT, { principal: reader(tenantB), signedVariables: { t: tenantB } }],
+          [STATUS_BY_TENANT, { key: Buffer.alloc(32, 7) }],
+          // Refused before it is parsed: no parse error tells anything to an unsigned sender.
+          ['subscription {', { unsigned: true }],
+        ] as const) {
+          const subscription = collect(client, query, { t: tenantA }, options);
+          refused.push(subscription);
+          await eventually(() => (subscription.error ? true : undefined));
+          expect(subscription.error).toEqual([
+            { message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } },
+          ]);
+          expect(subscription.events).toHaveLength(0);
+        }
+        // The connection is still the first one, and still serves: the kept subscription, and a new one.
+        const before = kept.events.length;
+        const later = collect<{ deviceStatusChanged: Status }>(client, STATUS_BY_TENANT, { t: tenantA });
+        refused.push(later);
+        await eventually(() => (later.events.length > 0 && kept.events.length > before ? true : undefined));
+        expect(later.error).toBeUndefined();
+        expect(kept.error).toBeUndefined();
+        expect({ connections: client.connections, closes: client.closes }).toEqual({
+          connections: 1,
+          closes: 0,
+        });
+      } finally {
+        for (const subscription of refused) await subscription.close();
+        await kept.close();
+      }
+    },
+  );
 
   it.runIf(enabled)("streams a job's steps from its plan to its success", async () => {
     const deviceId = deviceOf.get(routers.inventory()[0]!.name)!;

@@ -34,7 +34,7 @@ export interface SubgraphServiceOptions<DB, C extends object> {
   resolvers: GraphQLResolverMap<C>;
   /** Wraps the built schema, e.g. with the subgraph's authorization rules. */
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
-  /** Serve the schema's subscriptions over graphql-ws (signed upgrades, as every call). */
+  /** Serve the schema's subscriptions over graphql-ws (signed upgrades, and each subscription signed). */
   subscriptions?: boolean;
   /** Builds the service's parts on its freshly opened database. */
   setup(db: Kysely<DB>): SubgraphParts<C> | Promise<SubgraphParts<C>>;

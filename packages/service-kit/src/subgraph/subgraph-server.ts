@@ -45,7 +45,7 @@ export interface SubgraphServerOptions<C extends object> {
   context(request: SignedRequest): C;
   /** Further signed POST endpoints by path. */
   routes?: Record<string, SignedRoute>;
-  /** Serve the schema's subscriptions over graphql-ws on /graphql (signed upgrades only). */
+  /** Serve the schema's subscriptions over graphql-ws on /graphql (signed upgrades and subscriptions). */
   subscriptions?: boolean;
 }
 

@@ -8,10 +8,12 @@ import {
   validate,
   type GraphQLSchema,
 } from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { BadUserInputError, maskError } from '../errors/errors.js';
-import { pathnameOf } from '../http/http-server.js';
+import { SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
+import { BadUserInputError, maskError, UnauthenticatedError } from '../errors/errors.js';
+import { HttpError, pathnameOf } from '../http/http-server.js';
 import type { SignatureCheck, SignedRequest } from '../http/signed-requests.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -19,9 +21,10 @@ export interface SubscriptionServerOptions<C extends object> {
   http: Server;
   schema: GraphQLSchema;
   signatures: SignatureCheck;
-  /** The callers whose signed upgrades are accepted, with their keys. */
+  /** The callers whose signed upgrades and subscriptions are accepted, with their keys. */
   keys: ReadonlyMap<string, Buffer>;
   logger: Logger;
+  /** Builds one subscription's context from its own verified signature. */
   context(request: SignedRequest): C;
   /** Longest idle time between keep-alive pings. */
   keepAliveMs?: number;
@@ -37,18 +40,28 @@ export interface SubscriptionServer {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * GraphQL subscriptions over graphql-ws on the subgraph's `/graphql`. The WebSocket upgrade is
- * a signed GET like any other call of the gateway's: its signature (principal, request id,
- * client address) is checked before the socket is accepted, and an unsigned or badly signed
- * upgrade is refused with a bare 401 at the HTTP layer. Only subscriptions run here; queries and
- * mutations go over HTTP. Errors leave masked, as on HTTP.
+ * GraphQL subscriptions over graphql-ws on the subgraph's `/graphql`.
+ *
+ * The gateway carries the subscriptions of many end users over one connection, so identity is
+ * checked twice. The WebSocket upgrade is a signed GET like any other call of the gateway's: it
+ * proves the connection is the gateway's, and an unsigned or badly signed upgrade is refused
+ * with a bare 401 at the HTTP layer; the principal it carries is not used. Then every
+ * `subscribe` carries its own signature in its payload's extensions, over its query, operation
+ * name and variables, with the principal of the end user it runs for: it is checked before the
+ * operation is even parsed, and the operation's context is built from it alone, so subscriptions
+ * of different users on one connection never share an identity. A subscribe without a valid
+ * signature is refused (UNAUTHENTICATED) and the connection stays open for the others.
+ *
+ * Only subscriptions run here; queries and mutations go over HTTP. Errors leave masked, as on
+ * HTTP.
  */
 export function attachSubscriptionServer<C extends object>(
   options: SubscriptionServerOptions<C>,
 ): SubscriptionServer {
   const { logger } = options;
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
-  const verified = new WeakMap<IncomingMessage, SignedRequest>();
+  /** The caller each accepted upgrade was signed by: its subscriptions must be signed by it too. */
+  const callers = new WeakMap<IncomingMessage, string>();
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
@@ -56,14 +69,14 @@ export function attachSubscriptionServer<C extends object>(
       refuse(socket, 404, 'Not Found');
       return;
     }
-    let request: SignedRequest;
+    let connection: SignedRequest;
     try {
-      request = options.signatures.check(req, EMPTY, options.keys);
+      connection = options.signatures.check(req, EMPTY, options.keys);
     } catch {
       refuse(socket, 401, 'Unauthorized');
       return;
     }
-    verified.set(req, request);
+    callers.set(req, connection.caller);
     sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
   };
   options.http.on('upgrade', onUpgrade);
@@ -71,11 +84,13 @@ export function attachSubscriptionServer<C extends object>(
   const disposable = useServer(
     {
       schema: options.schema,
-      onConnect: (ctx) => verified.has(ctx.extra.request),
-      context: (ctx) => options.context(verified.get(ctx.extra.request)!),
-      // Parsed and validated here, so that anything but a subscription is refused before it
-      // runs: queries and mutations go over HTTP.
-      onSubscribe: (_ctx, _id, payload) => {
+      onConnect: (ctx) => callers.has(ctx.extra.request),
+      // Verified, then parsed and validated here, so that nothing unsigned is even parsed and
+      // anything but a subscription is refused before it runs: queries and mutations go over
+      // HTTP. The context is returned with the rest, so graphql-ws builds none of its own.
+      onSubscribe: (ctx, _id, payload) => {
+        const request = verifiedSubscription(options, callers.get(ctx.extra.request), payload);
+        if (!request) return [new UnauthenticatedError('Unauthorized')];
         let document;
         try {
           document = parse(payload.query, { maxTokens: 5_000 });
@@ -96,6 +111,7 @@ export function attachSubscriptionServer<C extends object>(
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
+          contextValue: options.context(request),
         };
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -116,6 +132,39 @@ export function attachSubscriptionServer<C extends object>(
       await disposable.dispose();
     },
   };
+}
+
+/**
+ * The subscription's own signed request, or undefined when its signature is missing, wrong, or
+ * made by another caller than the connection's (the reason is logged by the check).
+ */
+function verifiedSubscription<C extends object>(
+  options: SubscriptionServerOptions<C>,
+  connectionCaller: string | undefined,
+  payload: SubscribePayload,
+): SignedRequest | undefined {
+  let request: SignedRequest;
+  try {
+    request = options.signatures.checkSubscription(
+      payload,
+      payload.extensions?.[SUBSCRIPTION_SIGNATURE_EXTENSION],
+      options.keys,
+    );
+  } catch (error) {
+    // The check logs its refusals; anything else it threw is unexpected, and refused all the same.
+    if (!(error instanceof HttpError)) {
+      options.logger.warn({ err: error }, 'refused a subscription whose signature could not be checked');
+    }
+    return undefined;
+  }
+  if (request.caller !== connectionCaller) {
+    options.logger.warn(
+      { caller: request.caller, connectionCaller },
+      "refused a subscription signed by another caller than its connection's",
+    );
+    return undefined;
+  }
+  return request;
 }
 
 function mask(error: GraphQLError, logger: Logger) {
