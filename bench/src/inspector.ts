@@ -61,3 +61,79 @@ export async function openInspector(
     close: () => socket.close(),
   };
 }
+
+/** Resolution of the event loop delay histogram (ms): a timer this often, late when the loop is busy. */
+const LOOP_DELAY_RESOLUTION_MS = 1;
+
+/** How a process's event loop fared over a span (ms). */
+export interface LoopReport {
+  /** How late a 1 ms timer ran, beyond its period: what any event waiting there waits at least. */
+  delay: { p50: number; p99: number; max: number };
+  /** The garbage collector's pauses of the main thread. */
+  gc: { count: number; totalMs: number; maxMs: number };
+}
+
+/**
+ * Watches a process's event loop from now until `read`: Node's monitorEventLoopDelay and a
+ * PerformanceObserver of its garbage collections, installed in the process through the session.
+ */
+export async function watchLoop(session: InspectorSession): Promise<{ read(): Promise<LoopReport> }> {
+  const name = `__benchLoop${Date.now()}`;
+  await evaluate(
+    session,
+    `(() => {
+      const { monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks');
+      const watch = { delay: monitorEventLoopDelay({ resolution: ${LOOP_DELAY_RESOLUTION_MS} }), gc: { count: 0, totalMs: 0, maxMs: 0 } };
+      watch.observer = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+          watch.gc.count++;
+          watch.gc.totalMs += entry.duration;
+          watch.gc.maxMs = Math.max(watch.gc.maxMs, entry.duration);
+        }
+      });
+      watch.observer.observe({ entryTypes: ['gc'] });
+      watch.delay.enable();
+      globalThis.${name} = watch;
+      return true;
+    })()`,
+  );
+  return {
+    async read() {
+      const text = await evaluate(
+        session,
+        `(() => {
+          const watch = globalThis.${name};
+          delete globalThis.${name};
+          watch.delay.disable();
+          watch.observer.disconnect();
+          return JSON.stringify({ delay: [watch.delay.percentile(50), watch.delay.percentile(99), watch.delay.max], gc: watch.gc });
+        })()`,
+      );
+      const read = JSON.parse(text as string) as { delay: number[]; gc: LoopReport['gc'] };
+      const [p50, p99, max] = read.delay.map((ns) =>
+        Number(Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS).toFixed(1)),
+      );
+      const ms = (value: number) => Number(value.toFixed(1));
+      return {
+        delay: { p50: p50!, p99: p99!, max: max! },
+        gc: { count: read.gc.count, totalMs: ms(read.gc.totalMs), maxMs: ms(read.gc.maxMs) },
+      };
+    },
+  };
+}
+
+async function evaluate(session: InspectorSession, expression: string): Promise<unknown> {
+  const answer = (await session.call('Runtime.evaluate', {
+    expression,
+    includeCommandLineAPI: true,
+    returnByValue: true,
+  })) as {
+    result: { value?: unknown };
+    exceptionDetails?: { text: string; exception?: { description?: string } };
+  };
+  if (answer.exceptionDetails)
+    throw new Error(
+      `Runtime.evaluate: ${answer.exceptionDetails.exception?.description ?? answer.exceptionDetails.text}`,
+    );
+  return answer.result.value;
+}

@@ -167,7 +167,14 @@ port.on('message', (request: ThreadRequest) => {
     case 'report': {
       recording = false;
       const utilization = performance.eventLoopUtilization(elu).utilization;
-      send({ type: 'receipts', status: status(), keys, times, clockTimes, eventLoopUtilization: utilization });
+      send({
+        type: 'receipts',
+        status: status(),
+        keys,
+        times,
+        clockTimes,
+        eventLoopUtilization: utilization,
+      });
       keys = [];
       times = [];
       clockTimes = [];

@@ -6,9 +6,10 @@ import { join, resolve } from 'node:path';
 import { issueAccessToken, parseTokenKeyRing, type TokenKeyRing } from '@fleet/access-tokens';
 import { forEachBounded, loadOrCreateSecrets, startFederation, type Federation } from '@fleet/launcher';
 import { createBenchDatabases } from './bench-databases.js';
+import { DevicesProbe } from './devices-probe.js';
 import { createTenant, graphql, signInAdmin } from './bench-federation.js';
 import { startCpuProfile } from './cpu-profile.js';
-import { openInspector, type InspectorSession } from './inspector.js';
+import { openInspector, watchLoop, type InspectorSession } from './inspector.js';
 import { machineCpu, processUsage } from './process-usage.js';
 import { startSimulatorProcess } from './simulator-process.js';
 import { redisCpuSeconds, StatusPublications } from './status-publications.js';
@@ -27,22 +28,32 @@ import { SubscriberThreads, type Subscriber, type ThreadStatus } from './subscri
  * identity share one subscription on the subgraph.
  *
  * Measured over a steady window (`--seconds`, 30, after every subscriber received an event and a
- * warm-up of `--warmup-seconds`, 10): every event published in the window, as this process's own
- * Redis subscription sees it, and each of its deliveries: the latency from its publication (the
- * poll's `checkedAt`, set by the devices process just before it publishes, in whole milliseconds)
- * to its receipt by the client, and from its arrival here through Redis (sub-millisecond, but late
- * whenever this process is not scheduled); the deliveries a second; CPU (from /proc) of the gateway, the devices process, the simulator, this process and
- * Redis; the gateway's memory. Before that, the memory of `--idle` (10,000) idle subscribers
- * (`jobProgress(tenantId)`, which no job feeds here): the gateway's resident memory and JavaScript
- * heap before they subscribe and once they all have, both after a full garbage collection
- * (through the process's inspector, on a loopback port of its own), per subscriber; the devices
- * process's too. `--cpu-prof DIR` writes a CPU profile of the gateway over the window, and
- * `--heap-profile DIR` a sampling heap profile of what the idle subscribers keep alive in it.
+ * warm-up of `--warmup-seconds`, 10), for every event published in it (as this process's own Redis
+ * subscription sees them) and each of its deliveries:
+ * - the latency from its publication (the poll's `checkedAt`, set by the devices process just
+ *   before it publishes; whole milliseconds) to its receipt by the client; also from its arrival
+ *   here through Redis (sub-millisecond, but late whenever this process is not scheduled), of each
+ *   event's first delivery, the spread of its deliveries, and for a subscriber of each tenant
+ *   straight on the devices subgraph (the subgraph's share);
+ * - the deliveries a second at the clients, and any event not delivered to all its subscribers;
+ * - CPU (from /proc) of the gateway, the devices process, the simulator, this process and Redis,
+ *   the whole machine's, the gateway's memory; the gateway's and devices' event loop delay and
+ *   garbage collection pauses (through each process's inspector, on a loopback port of its own).
+ *
+ * Before that, the memory of `--idle` (10,000) idle subscribers (`jobProgress(tenantId)`, which no
+ * job feeds here; identities shared in the same proportion as the live ones): the gateway's
+ * resident memory and JavaScript heap before they subscribe and once they all have, both after a full garbage collection, per subscriber; the devices process's
+ * too. `--cpu-prof DIR` writes CPU profiles of the gateway and devices processes over the window
+ * (the profilers' cost is then in the figures), `--heap-profile DIR` a sampling heap profile of
+ * what the idle subscribers keep alive in the gateway. `--semi-space-mb N` gives the gateway and
+ * devices processes a young generation of N MB per semi-space (`--max-semi-space-size`), as a
+ * deployment tuned for this load could.
  *
  *   npm run bench:subscriptions -- [--tenants 100] [--subscribers-per-tenant 100]
  *     [--principals-per-tenant 100] [--interval-ms 2000] [--seconds 30] [--warmup-seconds 10]
  *     [--idle 10000] [--client-threads 2] [--redis redis://127.0.0.1:6379]
  *     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--cpu-prof DIR] [--heap-profile DIR]
+ *     [--semi-space-mb 64]
  *
  * Loopback only; bounded in time; everything it started is stopped and its data removed.
  */
@@ -62,6 +73,7 @@ const SECONDS = whole('seconds', 30);
 const WARMUP_SECONDS = whole('warmup-seconds', 10, 0);
 const IDLE = whole('idle', 10_000, 0);
 const THREADS = whole('client-threads', 2);
+const SEMI_SPACE_MB = args.has('semi-space-mb') ? whole('semi-space-mb', 16) : undefined;
 const REDIS_URL = args.get('redis') ?? 'redis://127.0.0.1:6379';
 const POSTGRES = args.get('postgres');
 const CPU_PROF_DIR = args.has('cpu-prof') ? resolve(args.get('cpu-prof')!) : undefined;
@@ -73,6 +85,8 @@ if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(REDIS_URL).hostname))
 
 /** Receipts still collected after the window, for the events published at its end. */
 const GRACE_MS = 3_000;
+/** Latency is also reported by slices of the window this long (s). */
+const SLICE_S = 5;
 /** How long every subscriber gets to receive its first event, once all are connected. */
 const FIRST_EVENT_DEADLINE_MS = Math.max(60_000, 10 * INTERVAL_MS);
 /** How long idle subscribers are given to be subscribed on the subgraph as well. */
@@ -126,6 +140,12 @@ try {
   const publications = await StatusPublications.start(REDIS_URL, namespace);
   cleanup.unshift(() => publications.stop());
   const inspectorPorts = { gateway: await freePort(), devices: await freePort() };
+  /** Node's options for the gateway and devices: an inspector port each, and the young generation's size if asked. */
+  const nodeOptions = (port: number) =>
+    [
+      `--inspect-port=127.0.0.1:${port}`,
+      ...(SEMI_SPACE_MB ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : []),
+    ].join(' ');
   const federation: Federation = await startFederation({
     dataDir,
     env: {},
@@ -142,7 +162,7 @@ try {
         GATEWAY_MAX_SUBSCRIPTIONS_PER_TENANT: '1000000',
         GATEWAY_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: '100000',
         GATEWAY_MAX_SUBSCRIPTION_CONNECTIONS_PER_PRINCIPAL: '10000',
-        GATEWAY_NODE_OPTIONS: `--inspect-port=127.0.0.1:${inspectorPorts.gateway}`,
+        GATEWAY_NODE_OPTIONS: nodeOptions(inspectorPorts.gateway),
       },
       devices: {
         ...databases?.overrides.devices,
@@ -150,7 +170,7 @@ try {
         DEVICES_STATUS_INTERVAL_MS: String(INTERVAL_MS),
         DEVICES_REDIS_URL: REDIS_URL,
         DEVICES_REDIS_NAMESPACE: namespace,
-        DEVICES_NODE_OPTIONS: `--inspect-port=127.0.0.1:${inspectorPorts.devices}`,
+        DEVICES_NODE_OPTIONS: nodeOptions(inspectorPorts.devices),
       },
       aaa: { ...databases?.overrides.aaa, AAA_LOG_LEVEL: 'warn' },
       audit: { ...databases?.overrides.audit, AUDIT_LOG_LEVEL: 'warn' },
@@ -267,7 +287,8 @@ try {
         devices: await settled(sessions.devices, devicesPid),
       };
       // What the idle subscribers keep alive in the gateway, by where it was allocated.
-      if (HEAP_PROF_DIR) await sessions.gateway.call('HeapProfiler.startSampling', { samplingInterval: 8192 });
+      if (HEAP_PROF_DIR)
+        await sessions.gateway.call('HeapProfiler.startSampling', { samplingInterval: 8192 });
       progress(`Opening ${subscribers.length} idle subscribers (${idlePrincipals} people per tenant)`);
       const openedAt = performance.now();
       const opened = await threads.open(subscribers);
@@ -326,6 +347,13 @@ try {
   }
 
   // Live subscribers: every delivery timed from its publication.
+  const probe = new DevicesProbe(
+    `http://127.0.0.1:${federation.port('devices')}`,
+    Buffer.from(loadOrCreateSecrets(dataDir)['gateway-devices'], 'base64url'),
+    STATUS,
+    tenants.map((tenant) => tenant.id),
+  );
+  cleanup.unshift(() => probe.stop());
   const subscribers = await subscribersOf(PER_TENANT, PRINCIPALS, STATUS);
   progress(`Opening ${subscribers.length} status subscribers (${PRINCIPALS} people per tenant)`);
   const openedAt = performance.now();
@@ -347,7 +375,20 @@ try {
   progress(`All receiving after ${firstEventSeconds.toFixed(1)} s; warm-up of ${WARMUP_SECONDS} s`);
   await sleep(WARMUP_SECONDS * 1_000);
 
+  const windowSessions = {
+    gateway: await openInspector(gatewayPid, 'gateway/', inspectorPorts.gateway),
+    devices: await openInspector(devicesPid, 'subgraphs/devices/', inspectorPorts.devices),
+  };
+  cleanup.unshift(() => {
+    windowSessions.gateway.close();
+    windowSessions.devices.close();
+  });
+  const loops = {
+    gateway: await watchLoop(windowSessions.gateway),
+    devices: await watchLoop(windowSessions.devices),
+  };
   await threads.record();
+  probe.record(true);
   const start = {
     at: now(),
     gateway: processUsage(gatewayPid),
@@ -357,8 +398,11 @@ try {
     redis: await redisCpuSeconds(REDIS_URL),
     machine: machineCpu(),
   };
-  const profile = CPU_PROF_DIR
-    ? await startCpuProfile(gatewayPid, 'gateway/', inspectorPorts.gateway)
+  const profiles = CPU_PROF_DIR
+    ? {
+        gateway: await startCpuProfile(gatewayPid, 'gateway/', inspectorPorts.gateway),
+        devices: await startCpuProfile(devicesPid, 'subgraphs/devices/', inspectorPorts.devices),
+      }
     : undefined;
   progress(`Measuring for ${SECONDS} s`);
   await sleep(SECONDS * 1_000);
@@ -371,13 +415,17 @@ try {
     redis: await redisCpuSeconds(REDIS_URL),
     machine: machineCpu(),
     load: loadavg()[0]!,
+    loops: { gateway: await loops.gateway.read(), devices: await loops.devices.read() },
   };
-  if (profile) {
-    const file = join(CPU_PROF_DIR!, `gateway-subscriptions-${Date.now()}.cpuprofile`);
-    await writeFile(file, JSON.stringify(await profile.stop()));
-    progress(`CPU profile of the window: ${file}`);
+  if (profiles) {
+    for (const [service, profile] of Object.entries(profiles)) {
+      const file = join(CPU_PROF_DIR!, `${service}-subscriptions-${Date.now()}.cpuprofile`);
+      await writeFile(file, JSON.stringify(await profile.stop()));
+      progress(`CPU profile of the ${service} process over the window: ${file}`);
+    }
   }
   await sleep(GRACE_MS);
+  probe.record(false);
   const { status, receipts } = await threads.report();
   failIfTroubled(status, 'Status subscribers troubled', subscribers.length);
   const elapsed = (end.at - start.at) / 1000;
@@ -390,6 +438,10 @@ try {
   let unmatched = 0;
   const sincePoll: number[] = [];
   const sinceRedis: number[] = [];
+  /** Per event: its first and last delivery (wall clock), and its publication. */
+  const perEvent = new Map<string, { first: number; last: number; checkedAt: number }>();
+  /** Latency by slice of the window, to see whether it holds steady. */
+  const slices: number[][] = [];
   for (let i = 0; i < receipts.keys.length; i++) {
     const at = receipts.times[i]!;
     if (at >= start.at && at < end.at) deliveredInWindow++;
@@ -398,8 +450,18 @@ try {
     if (!publication) unmatched++;
     else if (inWindow.has(key)) {
       matched++;
-      sincePoll.push(receipts.clockTimes[i]! - Date.parse(key.slice(key.indexOf(' ') + 1)));
+      const clock = receipts.clockTimes[i]!;
+      const checkedAt = Date.parse(key.slice(key.indexOf(' ') + 1));
+      sincePoll.push(clock - checkedAt);
       sinceRedis.push(at - publication.at);
+      const slice = Math.floor((publication.at - start.at) / (SLICE_S * 1000));
+      (slices[slice] ??= []).push(clock - checkedAt);
+      const event = perEvent.get(key);
+      if (!event) perEvent.set(key, { first: clock, last: clock, checkedAt });
+      else {
+        event.first = Math.min(event.first, clock);
+        event.last = Math.max(event.last, clock);
+      }
     }
   }
   const expected = published.length * PER_TENANT;
@@ -419,6 +481,7 @@ try {
         subgraphSubscriptions: TENANTS * PRINCIPALS,
         intervalMs: INTERVAL_MS,
         clientThreads: THREADS,
+        semiSpaceMb: SEMI_SPACE_MB ?? null,
         idle,
         status: {
           openSeconds: round(openSeconds, 1),
@@ -432,11 +495,25 @@ try {
           deliveriesPerSecond: round(deliveriesPerSecond, 0),
           latencyMs: distribution(sincePoll),
           latencyFromRedisReceiptMs: distribution(sinceRedis),
+          firstDeliveryOfEachEventMs: distribution([...perEvent.values()].map((e) => e.first - e.checkedAt)),
+          spreadOfEachEventMs: distribution([...perEvent.values()].map((e) => e.last - e.first)),
+          p99BySliceMs: slices.map((values) => distribution(values).p99),
+          devicesDirectSubscriberMs: {
+            ...distribution(
+              [...probe.receipts]
+                .filter(([key]) => inWindow.has(key))
+                .map(([key, at]) => at - Date.parse(key.slice(key.indexOf(' ') + 1))),
+            ),
+            errors: probe.errors,
+          },
           gatewayCores,
           gatewayCpuMsPerDelivery:
             deliveriesPerSecond > 0 ? round((gatewayCores * 1000) / deliveriesPerSecond, 3) : null,
           gatewayRssMb: { windowStart: mb(start.gateway.rssBytes), windowEnd: mb(end.gateway.rssBytes) },
+          gatewayLoop: end.loops.gateway,
           devicesCores: cores(start.devices, end.devices),
+          devicesLoop: end.loops.devices,
+          devicesRssAtWindowStartMb: mb(start.devices.rssBytes),
           devicesRssMb: mb(end.devices.rssBytes),
           simulatorCores: cores(start.sim, end.sim),
           redisCores: round((end.redis - start.redis) / elapsed, 3),
