@@ -31,3 +31,16 @@ export function machineCpu(): { busySeconds: number; totalSeconds: number } {
   const idle = ticks[3]! + ticks[4]!;
   return { busySeconds: (total - idle) / TICKS_PER_SECOND, totalSeconds: total / TICKS_PER_SECOND };
 }
+
+/**
+ * Time (s) during which some runnable task of the machine waited for a CPU (Linux pressure stall
+ * information); undefined where the kernel does not report it.
+ */
+export function cpuPressureSeconds(): number | undefined {
+  try {
+    const some = readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0]!;
+    return Number(/total=(\d+)/.exec(some)?.[1]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}

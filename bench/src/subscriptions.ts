@@ -10,7 +10,7 @@ import { DevicesProbe } from './devices-probe.js';
 import { createTenant, graphql, signInAdmin } from './bench-federation.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { openInspector, watchLoop, type InspectorSession } from './inspector.js';
-import { machineCpu, processUsage } from './process-usage.js';
+import { cpuPressureSeconds, machineCpu, processUsage } from './process-usage.js';
 import { startSimulatorProcess } from './simulator-process.js';
 import { redisCpuSeconds, StatusPublications } from './status-publications.js';
 import { SubscriberThreads, type Subscriber, type ThreadStatus } from './subscriber-threads.js';
@@ -397,6 +397,7 @@ try {
     bench: process.cpuUsage(),
     redis: await redisCpuSeconds(REDIS_URL),
     machine: machineCpu(),
+    pressure: cpuPressureSeconds(),
   };
   const profiles = CPU_PROF_DIR
     ? {
@@ -414,6 +415,7 @@ try {
     bench: process.cpuUsage(start.bench),
     redis: await redisCpuSeconds(REDIS_URL),
     machine: machineCpu(),
+    pressure: cpuPressureSeconds(),
     load: loadavg()[0]!,
     loops: { gateway: await loops.gateway.read(), devices: await loops.devices.read() },
   };
@@ -520,6 +522,11 @@ try {
           benchCores: round((end.bench.user + end.bench.system) / 1e6 / elapsed, 3),
           clientEventLoopUtilization: receipts.eventLoopUtilization.map((value) => round(value, 3)),
           machineBusyCores: round((end.machine.busySeconds - start.machine.busySeconds) / elapsed, 2),
+          // Share of the window in which some task waited for a CPU: the two cores were contended.
+          cpuPressurePercent:
+            start.pressure === undefined || end.pressure === undefined
+              ? null
+              : round(((end.pressure - start.pressure) / elapsed) * 100, 1),
           loadAverage: round(end.load, 1),
         },
       },
