@@ -132,6 +132,8 @@ export function attachGraphQLWs(options: GraphQLWsTransportOptions): GraphQLWsTr
       },
       // The stream admitted in onSubscribe is what runs: this transport never executes itself.
       subscribe: (args) => args.contextValue as SubscriberStream as never,
+      // Its events are formatted already (errors masked): they go out as they are.
+      onNext: (_ctx, _id, _payload, _args, result) => result,
       onClose: (ctx) => connectionOf(ctx.extra)?.session?.close(),
     },
     sockets,
