@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueAccessToken, parseTokenKeyRing, type TokenKeyRing } from '@fleet/access-tokens';
 import {
@@ -242,6 +243,58 @@ describe.each(await engineMatrix())('federated subscriptions on $engine', ({ eng
       reason: 'session-revoked',
     });
   });
+
+  it.runIf(enabled)(
+    'serves a partner’s API key its registered subscription, and ends it when revoked',
+    async () => {
+      const digest = createHash('sha256').update(STATUS_ACROSS_SUBGRAPHS).digest('hex');
+      const created = await fleet.graphql<{ createApiKey: { key: string; apiKey: { id: string } } }>(
+        'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id } } }',
+        {
+          input: {
+            tenantId: tenantA,
+            name: 'Monitoring partner',
+            scopes: ['devices:read', 'tenant:read', 'billing:read'],
+            expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+            trustedDocuments: [digest],
+          },
+        },
+        bearer(tokenA),
+      );
+      const { key, apiKey } = created.data!.createApiKey;
+      const overWs = subscribe('graphql-ws', { apiKey: key }, STATUS_ACROSS_SUBGRAPHS, { d: devicesA[0] });
+      const overSse = subscribe('graphql-sse', { apiKey: key }, STATUS_ACROSS_SUBGRAPHS, { d: devicesA[0] });
+      await eventually(() =>
+        complete(overWs.events).length > 0 && complete(overSse.events).length > 0 ? true : undefined,
+      );
+      expect(statuses(overWs.events)[0]!.device.tenant.name).toBe('Watched Networks');
+      // Any other document is refused: the key may run only what was registered for it.
+      const other = subscribe(
+        'graphql-ws',
+        { apiKey: key },
+        'subscription { deviceStatusChanged { state } }',
+      );
+      await eventually(() => (other.error ? true : undefined));
+      expect((other.error as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe(
+        'PERSISTED_QUERY_REQUIRED',
+      );
+      const revoked = await fleet.graphql(
+        'mutation($id: ID!) { revokeApiKey(id: $id) { id } }',
+        { id: apiKey.id },
+        bearer(tokenA),
+      );
+      expect(revoked.errors).toBeUndefined();
+      expect(await eventually(() => overWs.closed)).toEqual({
+        code: 4401,
+        reason: 'The API key was revoked',
+      });
+      await eventually(() => (overSse.completed ? true : undefined));
+      expect(overSse.events.at(-1)!.errors?.[0]?.extensions).toEqual({
+        code: 'UNAUTHENTICATED',
+        reason: 'api-key-revoked',
+      });
+    },
+  );
 
   it.runIf(enabled).each(PROTOCOLS)(
     'refuses over %s whoever brings no valid credentials',
