@@ -163,7 +163,10 @@ export async function liveHeapBytes(inspectorPort: number): Promise<number> {
     new Promise<Record<string, unknown>>((resolve) => {
       const id = ++nextId;
       const onMessage = (raw: WebSocket.RawData) => {
-        const message = JSON.parse(String(raw)) as { id?: number; result?: Record<string, unknown> };
+        const message = JSON.parse((raw as Buffer).toString('utf8')) as {
+          id?: number;
+          result?: Record<string, unknown>;
+        };
         if (message.id !== id) return;
         socket.off('message', onMessage);
         resolve(message.result ?? {});
