@@ -63,7 +63,9 @@ async function clockSubgraph(port = 0) {
           replayGuard: guard,
         });
         if (!verified.ok) throw new Error(`refused: ${verified.reason}`);
-        const principal = JSON.parse(Buffer.from(verified.principal, 'base64url').toString('utf8')) as Principal;
+        const principal = JSON.parse(
+          Buffer.from(verified.principal, 'base64url').toString('utf8'),
+        ) as Principal;
         served.subscribes++;
         served.who.push(principal.kind === 'user' ? principal.userId : '?');
         return {
