@@ -74,13 +74,14 @@ export class SubscriptionHub {
 
   /** A stream of the subscription's events; `onClose` runs once when it ends, either side. */
   subscribe(request: SubscriptionRequest, onClose: () => void): SubscriberStream {
-    const key = `${encodePrincipal(request.principal)}\n${JSON.stringify(request.variables)}`;
+    const principal = encodePrincipal(request.principal);
+    const key = `${principal}\n${JSON.stringify(request.variables)}`;
     let byKey = this.#shared.get(request.plan);
     if (!byKey) {
       byKey = new Map();
       this.#shared.set(request.plan, byKey);
     }
-    const shared = byKey.get(key) ?? this.#open(key, request, byKey);
+    const shared = byKey.get(key) ?? this.#open(key, principal, request, byKey);
     const stream = new SubscriberStream(this.#options.bufferSize, () => {
       this.#leave(shared, stream);
       onClose();
@@ -100,6 +101,7 @@ export class SubscriptionHub {
 
   #open(
     key: string,
+    principal: string,
     request: SubscriptionRequest,
     byKey: Map<string, SharedSubscription>,
   ): SharedSubscription {
@@ -120,7 +122,7 @@ export class SubscriptionHub {
         subgraph: primary.serviceName,
         payload: { query: primary.operation, operationName: primary.operationName ?? null, variables },
         identity: {
-          principal: request.principal,
+          principal,
           requestId: randomUUID(),
           clientAddress: request.clientAddress,
         },
