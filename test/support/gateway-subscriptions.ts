@@ -130,3 +130,59 @@ export async function residentBytes(pid: number): Promise<number> {
   if (!kb) throw new Error(`no VmRSS for ${pid}`);
   return Number(kb) * 1024;
 }
+
+/** A free loopback port, for a process the test starts (e.g. an inspector). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The JavaScript heap a process holds after a full garbage collection, asked through its
+ * inspector (started with `--inspect=127.0.0.1:<port>`): what stays alive, unlike the resident
+ * size, which grows until the collector chooses to run.
+ */
+export async function liveHeapBytes(inspectorPort: number): Promise<number> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
+    webSocketDebuggerUrl: string;
+  }[];
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  let nextId = 0;
+  const call = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const id = ++nextId;
+      const onMessage = (raw: WebSocket.RawData) => {
+        const message = JSON.parse((raw as Buffer).toString('utf8')) as {
+          id?: number;
+          result?: Record<string, unknown>;
+        };
+        if (message.id !== id) return;
+        socket.off('message', onMessage);
+        resolve(message.result ?? {});
+      };
+      socket.on('message', onMessage);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  try {
+    await call('HeapProfiler.collectGarbage');
+    await call('HeapProfiler.collectGarbage');
+    const evaluated = await call('Runtime.evaluate', {
+      expression: 'process.memoryUsage().heapUsed',
+      returnByValue: true,
+    });
+    return (evaluated.result as { value: number }).value;
+  } finally {
+    socket.close();
+  }
+}

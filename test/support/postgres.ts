@@ -81,6 +81,16 @@ export async function createServiceDatabases<S extends string>(
     await client.connect();
     try {
       for (const { database, role } of Object.values<ServiceDatabase>(databases)) {
+        // A closed pool's connections say goodbye a moment after it resolves: forcing them out
+        // before would reach the test process as a fatal error on a connection it let go.
+        for (let waited = 0; waited < 2_000; waited += 50) {
+          const { rows } = await client.query<{ open: number }>(
+            'select count(*)::int as open from pg_stat_activity where datname = $1',
+            [database],
+          );
+          if (rows[0]!.open === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         await client.query(`drop database if exists ${database} with (force)`);
         await client.query(`drop role if exists ${role}`);
       }

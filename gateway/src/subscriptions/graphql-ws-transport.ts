@@ -26,8 +26,8 @@ export interface GraphQLWsTransport {
   close(): Promise<void>;
 }
 
-/** Close codes of this transport beyond graphql-ws's own. */
-export const CREDENTIAL_ENDED = CloseCode.Unauthorized;
+/** Close codes: credentials wrong, missing, expired or revoked; not checkable now; over a cap. */
+const UNAUTHORIZED = CloseCode.Unauthorized;
 const TRY_AGAIN_LATER = 1013;
 const POLICY_VIOLATION = 1008;
 
@@ -96,12 +96,12 @@ export function attachGraphQLWs(options: GraphQLWsTransportOptions): GraphQLWsTr
           credentialsOf(ctx.connectionParams, ctx.extra.request),
           'websocket',
           connection.clientAddress,
-          (end) => socket.close(CREDENTIAL_ENDED, end.message),
+          (end) => socket.close(UNAUTHORIZED, end.message),
         );
         if (!connected.ok) {
           const code =
             connected.status === 401
-              ? CloseCode.Unauthorized
+              ? UNAUTHORIZED
               : connected.status === 503
                 ? TRY_AGAIN_LATER
                 : POLICY_VIOLATION;
@@ -132,6 +132,8 @@ export function attachGraphQLWs(options: GraphQLWsTransportOptions): GraphQLWsTr
       },
       // The stream admitted in onSubscribe is what runs: this transport never executes itself.
       subscribe: (args) => args.contextValue as SubscriberStream as never,
+      // Its events are formatted already (errors masked): they go out as they are.
+      onNext: (_ctx, _id, _payload, _args, result) => result,
       onClose: (ctx) => connectionOf(ctx.extra)?.session?.close(),
     },
     sockets,

@@ -1,4 +1,4 @@
-export { attachGraphQLWs, CREDENTIAL_ENDED, type GraphQLWsTransport } from './graphql-ws-transport.js';
+export { attachGraphQLWs, type GraphQLWsTransport } from './graphql-ws-transport.js';
 export { sseHandler, wantsEventStream } from './sse-transport.js';
 export { subscriptionConfigSpec, type SubscriptionConfig } from './subscription-config.js';
 export { SubscriptionHub } from './subscription-hub.js';

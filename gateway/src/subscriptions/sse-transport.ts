@@ -80,6 +80,8 @@ export function sseHandler(options: SseTransportOptions) {
 async function pipe(stream: SubscriberStream, res: ServerResponse, keepAliveMs: number): Promise<void> {
   const left = () => void stream.return();
   res.once('close', left);
+  // The client may have left while its subscription was being admitted.
+  if (res.destroyed) left();
   const keepAlive = setInterval(() => res.write(':\n\n'), keepAliveMs);
   try {
     for await (const result of stream) {

@@ -8,6 +8,7 @@ import {
   specifiedRules,
   validate,
   type DocumentNode,
+  type GraphQLSchema,
 } from 'graphql';
 
 import type { Logger, Principal } from '@fleet/service-kit';
@@ -24,7 +25,7 @@ import { rateLimitRefusal, type RateLimiter } from '../rate-limits/index.js';
 import type { SupergraphRuleBook } from '../supergraph/supergraph-rules.js';
 import { untrustedDocumentRefusal } from '../trusted-documents/trusted-documents-plugin.js';
 import type { SubscriptionRequest } from './subscription-hub.js';
-import type { SubscriptionPlanner } from './subscription-planner.js';
+import type { CheckedDocument, SubscriptionPlanner } from './subscription-planner.js';
 
 /** Who subscribes, as authentication established. */
 export interface Subscriber {
@@ -69,25 +70,11 @@ export async function admitSubscription(
   const { apiSchema: schema } = planner;
   const { config } = options;
 
-  let document: DocumentNode;
-  try {
-    document = parse(read.query, { maxTokens: config.MAX_TOKENS });
-  } catch (error) {
-    const message = error instanceof GraphQLError ? error.message : 'Could not parse the document';
-    return refuse(withCode(coded(message, 'GRAPHQL_PARSE_FAILED')));
-  }
-  const invalid = validate(schema, document, [...specifiedRules, operationLimitsRule(config)]);
-  if (invalid.length > 0) {
-    return refuse(
-      ...invalid.map((error) =>
-        withCode(
-          new GraphQLError(options.development ? error.message : withoutSuggestions(error.message), {
-            extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...error.extensions },
-          }),
-        ),
-      ),
-    );
-  }
+  const checked = planner.documents.getOrSet(read.query, () =>
+    parseAndValidate(read.query, schema, config, options.development),
+  );
+  if (!('document' in checked)) return refuse(...checked.errors);
+  const { document } = checked;
   const operation = getOperationAST(document, read.operationName);
   if (!operation) return refuse(coded('Name the operation to run: operationName', 'BAD_REQUEST'));
   if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
@@ -157,6 +144,33 @@ export async function admitSubscription(
       clientAddress: subscriber.clientAddress,
       logger: subscriber.logger,
     },
+  };
+}
+
+/** The token limit, then validation with the operation limits: what depends on the text alone. */
+function parseAndValidate(
+  query: string,
+  schema: GraphQLSchema,
+  config: OperationLimitConfig,
+  development: boolean,
+): CheckedDocument {
+  let document: DocumentNode;
+  try {
+    document = parse(query, { maxTokens: config.MAX_TOKENS });
+  } catch (error) {
+    const message = error instanceof GraphQLError ? error.message : 'Could not parse the document';
+    return { errors: [withCode(coded(message, 'GRAPHQL_PARSE_FAILED'))] };
+  }
+  const invalid = validate(schema, document, [...specifiedRules, operationLimitsRule(config)]);
+  if (invalid.length === 0) return { document };
+  return {
+    errors: invalid.map((error) =>
+      withCode(
+        new GraphQLError(development ? error.message : withoutSuggestions(error.message), {
+          extensions: { code: 'GRAPHQL_VALIDATION_FAILED', ...error.extensions },
+        }),
+      ),
+    ),
   };
 }
 

@@ -36,11 +36,15 @@ export interface SubscriptionHubOptions {
 /** Subscribers of one operation, with the same variables, on behalf of the same principal. */
 interface SharedSubscription {
   readonly key: string;
+  /** The shared subscriptions of the same plan, by key: where this one is found. */
+  readonly siblings: Map<string, SharedSubscription>;
   readonly request: SubscriptionRequest;
   readonly subscribers: Set<SubscriberStream>;
   readonly upstream: UpstreamSubscription;
   readonly pending: UpstreamEvent[];
   resolving: boolean;
+  /** Set when the subgraph ended it: the subscribers end once the pending events are out. */
+  ended?: { last?: FormattedExecutionResult };
 }
 
 /**
@@ -70,15 +74,16 @@ export class SubscriptionHub {
 
   /** A stream of the subscription's events; `onClose` runs once when it ends, either side. */
   subscribe(request: SubscriptionRequest, onClose: () => void): SubscriberStream {
-    const key = `${encodePrincipal(request.principal)}\n${JSON.stringify(request.variables)}`;
+    const principal = encodePrincipal(request.principal);
+    const key = `${principal}\n${JSON.stringify(request.variables)}`;
     let byKey = this.#shared.get(request.plan);
     if (!byKey) {
       byKey = new Map();
       this.#shared.set(request.plan, byKey);
     }
-    const shared = byKey.get(key) ?? this.#open(key, request, byKey);
+    const shared = byKey.get(key) ?? this.#open(key, principal, request, byKey);
     const stream = new SubscriberStream(this.#options.bufferSize, () => {
-      this.#leave(shared, stream, byKey);
+      this.#leave(shared, stream);
       onClose();
     });
     shared.subscribers.add(stream);
@@ -96,6 +101,7 @@ export class SubscriptionHub {
 
   #open(
     key: string,
+    principal: string,
     request: SubscriptionRequest,
     byKey: Map<string, SharedSubscription>,
   ): SharedSubscription {
@@ -106,6 +112,7 @@ export class SubscriptionHub {
     }
     const shared: SharedSubscription = {
       key,
+      siblings: byKey,
       request,
       subscribers: new Set(),
       pending: [],
@@ -115,7 +122,7 @@ export class SubscriptionHub {
         subgraph: primary.serviceName,
         payload: { query: primary.operation, operationName: primary.operationName ?? null, variables },
         identity: {
-          principal: request.principal,
+          principal,
           requestId: randomUUID(),
           clientAddress: request.clientAddress,
         },
@@ -124,10 +131,10 @@ export class SubscriptionHub {
         handlers: {
           event: (event) => this.#received(shared, event),
           failed: (errors) =>
-            this.#end(shared, {
+            this.#ended(shared, {
               errors: errors.map((error) => publicError(error as GraphQLFormattedError, request.logger)),
             }),
-          completed: () => this.#end(shared),
+          completed: () => this.#ended(shared),
         },
       }),
     };
@@ -137,18 +144,29 @@ export class SubscriptionHub {
     return shared;
   }
 
-  #leave(shared: SharedSubscription, stream: SubscriberStream, byKey: Map<string, SharedSubscription>): void {
+  #leave(shared: SharedSubscription, stream: SubscriberStream): void {
     shared.subscribers.delete(stream);
     if (shared.subscribers.size > 0) return;
     shared.upstream.stop();
     shared.pending.length = 0;
-    if (byKey.get(shared.key) === shared) byKey.delete(shared.key);
+    this.#forget(shared);
+  }
+
+  #forget(shared: SharedSubscription): void {
+    if (shared.siblings.get(shared.key) === shared) shared.siblings.delete(shared.key);
     this.#all.delete(shared);
   }
 
-  /** The subgraph ended the subscription: so do its subscribers, after what they have. */
-  #end(shared: SharedSubscription, last?: FormattedExecutionResult): void {
-    for (const subscriber of [...shared.subscribers]) subscriber.end(last);
+  /** The subgraph ended the subscription: so do its subscribers, after the events before the end. */
+  #ended(shared: SharedSubscription, last?: FormattedExecutionResult): void {
+    shared.ended = { last };
+    // Whoever subscribes from now on opens a subscription of their own.
+    this.#forget(shared);
+    if (!shared.resolving) this.#endSubscribers(shared);
+  }
+
+  #endSubscribers(shared: SharedSubscription): void {
+    for (const subscriber of [...shared.subscribers]) subscriber.end(shared.ended?.last);
   }
 
   #received(shared: SharedSubscription, event: UpstreamEvent): void {
@@ -169,6 +187,7 @@ export class SubscriptionHub {
     } finally {
       shared.resolving = false;
     }
+    if (shared.ended) this.#endSubscribers(shared);
   }
 
   /** One event, completed by the rest of the plan, as its subscribers receive it. */
@@ -204,13 +223,30 @@ export class SubscriptionHub {
       if (!result.errors?.length) return { data: result.data ?? null };
       return {
         data: result.data ?? null,
-        errors: result.errors.map((error) => publicError(error.toJSON(), request.logger)),
+        errors: result.errors.map((error) => publicError(formatted(error, request.logger), request.logger)),
       };
     } catch (error) {
       request.logger.error({ err: error }, 'could not resolve a subscription event');
       return { data: null, errors: [publicError({ message: 'Internal server error' }, request.logger)] };
     }
   }
+}
+
+/**
+ * An error of the plan's execution as GraphQL formats it. A subgraph's errors are GraphQL errors;
+ * a failed fetch (a subgraph down) is a plain error, logged here and masked as internal.
+ */
+function formatted(error: unknown, logger: Logger): GraphQLFormattedError {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    'toJSON' in error &&
+    typeof error.toJSON === 'function'
+  ) {
+    return (error as { toJSON(): GraphQLFormattedError }).toJSON();
+  }
+  logger.warn({ err: error }, 'a subgraph call of a subscription event failed');
+  return { message: 'Internal server error' };
 }
 
 /** An error as clients may see it: a stable code and a safe message; the rest is logged. */

@@ -2,12 +2,16 @@ import { buildOperationContext } from '@apollo/gateway';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
+import { LruCache } from '@fleet/service-kit';
 
 /** The name under which the per-event plan finds the event itself, never a subgraph's. */
 export const EVENT_SOURCE = '(subscription event)';
 
 type OperationContext = ReturnType<typeof buildOperationContext>;
+
+/** A document as parsed and validated against the planner's schema, or why it cannot run. */
+export type CheckedDocument = { document: DocumentNode } | { errors: GraphQLError[] };
 
 /** How one subscription document runs. */
 export interface SubscriptionPlan {
@@ -33,9 +37,13 @@ export class SubscriptionPlanner {
   /** What executeQueryPlan needs of this supergraph besides a plan. */
   readonly supergraphSchema: GraphQLSchema;
   readonly federationApiSchema: Schema;
+  /**
+   * Documents by their text, parsed and validated once: the subscribers of one front end send
+   * the same few documents, and one parsed copy then serves them all.
+   */
+  readonly documents: LruCache<string, CheckedDocument>;
   readonly #planner: QueryPlanner;
-  readonly #cache = new Map<string, SubscriptionPlan>();
-  readonly #cacheSize: number;
+  readonly #plans: LruCache<string, SubscriptionPlan>;
 
   constructor(coreSupergraphSdl: string, apiSchema: GraphQLSchema, cacheSize: number) {
     const supergraph = Supergraph.build(coreSupergraphSdl);
@@ -43,7 +51,8 @@ export class SubscriptionPlanner {
     this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
     this.federationApiSchema = supergraph.apiSchema();
     this.#planner = new QueryPlanner(supergraph);
-    this.#cacheSize = cacheSize;
+    this.documents = new LruCache(cacheSize);
+    this.#plans = new LruCache(cacheSize);
   }
 
   /**
@@ -51,20 +60,9 @@ export class SubscriptionPlanner {
    * it, the cache key with the operation name. Throws when Apollo's planner cannot plan it.
    */
   plan(text: string, document: DocumentNode, operationName: string | null): SubscriptionPlan {
-    const key = `${operationName ?? ''}\n${text}`;
-    const cached = this.#cache.get(key);
-    if (cached) {
-      this.#cache.delete(key);
-      this.#cache.set(key, cached);
-      return cached;
-    }
-    const plan = this.#build(document, operationName);
-    if (this.#cache.size >= this.#cacheSize) {
-      const oldest = this.#cache.keys().next();
-      if (!oldest.done) this.#cache.delete(oldest.value);
-    }
-    this.#cache.set(key, plan);
-    return plan;
+    return this.#plans.getOrSet(`${operationName ?? ''}\n${text}`, () =>
+      this.#build(document, operationName),
+    );
   }
 
   #build(document: DocumentNode, operationName: string | null): SubscriptionPlan {

@@ -8,7 +8,6 @@ import {
   SUBSCRIPTION_SIGNATURE_EXTENSION,
   type SubscriptionPayload,
 } from '@fleet/request-signing';
-import { encodePrincipal, type Principal } from '@fleet/service-kit';
 
 export interface UpstreamEndpoint {
   /** The subgraph's GraphQL URL (http:), whose path serves graphql-ws too. */
@@ -19,7 +18,8 @@ export interface UpstreamEndpoint {
 
 /** On whose behalf a subscription runs on a subgraph. */
 export interface UpstreamIdentity {
-  principal: Principal;
+  /** The subscriber's principal, encoded as it is signed (encodePrincipal). */
+  principal: string;
   requestId: string;
   clientAddress: string;
 }
@@ -61,7 +61,7 @@ export class UpstreamConnections {
       audience: subgraph,
       key: endpoint.key,
       payload,
-      principal: encodePrincipal(identity.principal),
+      principal: identity.principal,
       requestId: identity.requestId,
       clientAddress: identity.clientAddress,
       now: Date.now(),

@@ -23,6 +23,7 @@ export {
   subgraphConfigSpec,
   type ProducerConfig,
 } from './config/service-config.js';
+export { LruCache } from './caching/lru-cache.js';
 export { createLogger, type Logger, type LoggerOptions } from './logging/logger.js';
 export {
   BadUserInputError,

@@ -6,12 +6,14 @@ import {
   OperationTypeNode,
   parse,
   validate,
+  type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
+import { LruCache } from '../caching/lru-cache.js';
 import { BadUserInputError, maskError, UnauthenticatedError } from '../errors/errors.js';
 import { HttpError, pathnameOf } from '../http/http-server.js';
 import type { SignatureCheck, SignedRequest } from '../http/signed-requests.js';
@@ -81,6 +83,10 @@ export function attachSubscriptionServer<C extends object>(
   };
   options.http.on('upgrade', onUpgrade);
 
+  // Every subscription of a kind sends the same document: it is parsed and validated once, and
+  // one parsed copy serves them all (each would otherwise keep its own for as long as it runs).
+  const documents = new LruCache<string, Checked>(1_000);
+
   const disposable = useServer(
     {
       schema: options.schema,
@@ -91,17 +97,11 @@ export function attachSubscriptionServer<C extends object>(
       onSubscribe: (ctx, _id, payload) => {
         const request = verifiedSubscription(options, callers.get(ctx.extra.request), payload);
         if (!request) return [new UnauthenticatedError('Unauthorized')];
-        let document;
-        try {
-          document = parse(payload.query, { maxTokens: 5_000 });
-        } catch (error) {
-          return [
-            coded(error instanceof GraphQLError ? error.message : 'Could not parse', 'GRAPHQL_PARSE_FAILED'),
-          ];
-        }
-        const invalid = validate(options.schema, document);
-        if (invalid.length > 0)
-          return invalid.map((error) => coded(error.message, 'GRAPHQL_VALIDATION_FAILED'));
+        const checked = documents.getOrSet(payload.query, () =>
+          parseAndValidate(options.schema, payload.query),
+        );
+        if (!('document' in checked)) return checked.errors;
+        const { document } = checked;
         const operation = getOperationAST(document, payload.operationName);
         if (operation?.operation !== OperationTypeNode.SUBSCRIPTION) {
           return [new BadUserInputError('Only subscriptions are served over WebSocket', 'query')];
@@ -165,6 +165,26 @@ function verifiedSubscription<C extends object>(
     return undefined;
   }
   return request;
+}
+
+type Checked = { document: DocumentNode } | { errors: GraphQLError[] };
+
+function parseAndValidate(schema: GraphQLSchema, query: string): Checked {
+  let document;
+  try {
+    document = parse(query, { maxTokens: 5_000 });
+  } catch (error) {
+    return {
+      errors: [
+        coded(error instanceof GraphQLError ? error.message : 'Could not parse', 'GRAPHQL_PARSE_FAILED'),
+      ],
+    };
+  }
+  const invalid = validate(schema, document);
+  if (invalid.length > 0) {
+    return { errors: invalid.map((error) => coded(error.message, 'GRAPHQL_VALIDATION_FAILED')) };
+  }
+  return { document };
 }
 
 function mask(error: GraphQLError, logger: Logger) {
