@@ -129,11 +129,11 @@ function hubFor(clock: Clock) {
     eventDeadlineMs: 5_000,
     logger,
   });
-  const subscribe = (principal: Principal, label: string) =>
+  const subscribe = (principal: Principal, label: string, query = TICKS) =>
     hub.subscribe(
       {
         planner,
-        plan: planner.plan(TICKS, parse(TICKS), null),
+        plan: planner.plan(query, parse(query), null),
         variables: { label },
         operationName: null,
         principal,
@@ -229,6 +229,17 @@ describe('the subscription hub', () => {
     expect(after).toHaveLength(3);
     expect(back.served.subscribes).toBe(1);
     expect(stream.closed).toBe(false);
+    await stream.return();
+  });
+
+  it('shapes each event into the client’s own selection: aliases, fragments, skipped fields', async () => {
+    const { subscribe } = await setUp();
+    const query = `subscription($label: String!) {
+      tick: ticks(label: $label) { number: n ... on Tick { label } who @skip(if: true) }
+    }`;
+    const stream = subscribe(person('alice'), 'shaped', query);
+    const [event] = await read(stream, 1);
+    expect(event).toEqual({ data: { tick: { number: expect.any(Number) as number, label: 'shaped' } } });
     await stream.return();
   });
 

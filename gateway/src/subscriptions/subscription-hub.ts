@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
+// Apollo's own result shaping, the last step of executeQueryPlan (the versions are pinned).
+import { computeResponse } from '@apollo/gateway/dist/resultShaping.js';
+import type { Operation } from '@apollo/federation-internals';
 import type { GatewayGraphQLRequestContext, GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { FormattedExecutionResult, GraphQLFormattedError } from 'graphql';
 import { encodePrincipal, maskError, type Logger, type Principal } from '@fleet/service-kit';
@@ -192,6 +195,7 @@ export class SubscriptionHub {
 
   /** One event, completed by the rest of the plan, as its subscribers receive it. */
   async #resolve(request: SubscriptionRequest, event: UpstreamEvent): Promise<FormattedExecutionResult> {
+    if (request.plan.eventOnly) return shaped(request, request.plan.eventOnly, event);
     const context: GatewayContext = {
       principal: request.principal,
       requestId: randomUUID(),
@@ -230,6 +234,27 @@ export class SubscriptionHub {
       return { data: null, errors: [publicError({ message: 'Internal server error' }, request.logger)] };
     }
   }
+}
+
+/**
+ * An event that is the whole answer, shaped into the client's selection as executeQueryPlan
+ * shapes results (aliases, fragments, `@skip`/`@include`, nulls), without running a plan for it.
+ * As there, a value that does not complete becomes null; the event's own errors go with it.
+ */
+function shaped(
+  request: SubscriptionRequest,
+  operation: Operation,
+  event: UpstreamEvent,
+): FormattedExecutionResult {
+  const { data } = computeResponse({
+    operation,
+    variables: request.variables,
+    input: event.data ?? null,
+    // A subscription selects no introspection field but __typename, which is shaped in place.
+    introspectionHandling: () => null,
+  });
+  if (!event.errors?.length) return { data: data ?? null };
+  return { data: data ?? null, errors: event.errors.map((error) => publicError(error, request.logger)) };
 }
 
 /**

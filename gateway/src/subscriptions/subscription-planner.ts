@@ -1,6 +1,6 @@
 import { buildOperationContext } from '@apollo/gateway';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
+import { operationFromDocument, Supergraph, type Operation, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
 import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import { LruCache } from '@fleet/service-kit';
@@ -23,6 +23,11 @@ export interface SubscriptionPlan {
    */
   readonly perEvent: QueryPlan;
   readonly operationContext: OperationContext;
+  /**
+   * Set when the event is the whole answer (no other subgraph's fields, nothing to rewrite): the
+   * operation each event's data is shaped by, built once rather than for every event.
+   */
+  readonly eventOnly?: Operation;
 }
 
 /**
@@ -73,6 +78,7 @@ export class SubscriptionPlanner {
     const node = queryPlan.node;
     if (node?.kind !== 'Subscription') throw new Error('The planner did not plan a subscription');
     const fromEvent: FetchNode = { ...node.primary, serviceName: EVENT_SOURCE };
+    const eventOnly = !node.rest && !node.primary.outputRewrites?.length;
     const perEventNode: PlanNode = node.rest
       ? { kind: 'Sequence', nodes: [fromEvent, node.rest] }
       : fromEvent;
@@ -84,6 +90,15 @@ export class SubscriptionPlanner {
         operationDocument: document,
         operationName: operationName ?? undefined,
       }),
+      // A fresh copy: the planner may have rearranged the one it planned from.
+      ...(eventOnly
+        ? {
+            eventOnly: operationFromDocument(this.federationApiSchema, document, {
+              operationName: operationName ?? undefined,
+              validate: false,
+            }),
+          }
+        : {}),
     };
   }
 }

@@ -1,5 +1,5 @@
 import { GraphQLError, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
-import { maskError, type Logger, type Principal } from '@fleet/service-kit';
+import { lazyChild, maskError, type Logger, type Principal } from '@fleet/service-kit';
 import type { Authenticator } from '../authentication/authenticator.js';
 import type { CredentialHeaders } from '../authentication/credentials.js';
 import { callerOf } from '../gateway-context.js';
@@ -92,7 +92,8 @@ export class SubscriptionService {
       logger.info({ transport, ...callerOf(principal) }, 'refused a subscriber over its connection cap');
       return { ok: false, status: 429, error: maskError(connection.toJSON()) };
     }
-    const sessionLogger = logger.child({ transport, ...callerOf(principal) });
+    // Most subscribers never log: their logger is made when first needed.
+    const sessionLogger = lazyChild(logger, { transport, ...callerOf(principal) });
     return {
       ok: true,
       session: new SubscriberSession(

@@ -25,6 +25,7 @@ export {
 } from './config/service-config.js';
 export { LruCache } from './caching/lru-cache.js';
 export { createLogger, type Logger, type LoggerOptions } from './logging/logger.js';
+export { lazyChild } from './logging/lazy-child.js';
 export {
   BadUserInputError,
   ConflictError,

@@ -29,6 +29,20 @@ export const statusChannel = (tenantId: string): string => `status:${tenantId}`;
 export const jobChannel = (tenantId: string): string => `jobs:${tenantId}`;
 
 /**
+ * A channel's message is handed to each of its listeners in turn, the same string each time: it
+ * is parsed once, and its listeners share the (read-only) result.
+ */
+let lastMessage: string | undefined;
+let lastParsed: unknown;
+function parsedOnce(message: string): unknown {
+  if (message !== lastMessage) {
+    lastParsed = JSON.parse(message);
+    lastMessage = message;
+  }
+  return lastParsed;
+}
+
+/**
  * The events of a channel as an async iterator for a subscription resolver, each turned into
  * what the subscriber receives by `select` (undefined: not for this subscriber). At most
  * `buffer` events wait for a slow subscriber: past that the oldest are dropped (statuses are
@@ -45,7 +59,7 @@ export function eventStream<E, T>(
   let done = false;
   const unsubscribe = bus.subscribe(channel, (message) => {
     if (done) return;
-    const event = select(JSON.parse(message) as E);
+    const event = select(parsedOnce(message) as E);
     if (event === undefined) return;
     if (wake) {
       const resolve = wake;
