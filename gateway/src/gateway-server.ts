@@ -186,6 +186,12 @@ export async function startGateway(
     ],
   });
 
+  const addressOf = (req: IncomingMessage): string =>
+    clientAddressOf(
+      { remoteAddress: req.socket.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] },
+      config.TRUSTED_PROXY_HOPS,
+    );
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = pathnameOf(req);
     // Liveness answers before anything else: it must not depend on Redis or the subgraphs.
@@ -193,10 +199,7 @@ export async function startGateway(
       sendJson(res, 200, { status: 'ok' });
       return;
     }
-    const clientAddress = clientAddressOf(
-      { remoteAddress: req.socket.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] },
-      config.TRUSTED_PROXY_HOPS,
-    );
+    const clientAddress = addressOf(req);
     // Before anything is read or checked: a flood costs one counter per request.
     const admission: Admission = protect
       ? await rateLimiter.admitRequest(clientAddress)
@@ -276,10 +279,7 @@ export async function startGateway(
     path: '/graphql',
     service: subscriptions,
     admitUpgrade: async (req) => {
-      const clientAddress = clientAddressOf(
-        { remoteAddress: req.socket.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] },
-        config.TRUSTED_PROXY_HOPS,
-      );
+      const clientAddress = addressOf(req);
       const admission = protect ? await rateLimiter.admitRequest(clientAddress) : { ok: true as const };
       return admission.ok ? { ok: true, clientAddress } : { ok: false, status: admission.status };
     },

@@ -1,10 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import type { Logger } from '@fleet/service-kit';
+import { acceptWebSockets, type Logger } from '@fleet/service-kit';
 import type { PresentedCredentials, SubscriberSession, SubscriptionService } from './subscription-service.js';
 import type { SubscriberStream } from './subscriber-stream.js';
 
@@ -50,39 +48,23 @@ interface Connection {
  */
 export function attachGraphQLWs(options: GraphQLWsTransportOptions): GraphQLWsTransport {
   const { logger } = options;
-  const sockets = new WebSocketServer({
-    noServer: true,
-    maxPayload: options.maxPayloadBytes,
-    perMessageDeflate: false,
-  });
   const connections = new WeakMap<IncomingMessage, Connection>();
-
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
-    if (new URL(req.url ?? '/', 'http://gateway').pathname !== options.path) {
-      refuse(socket, 404, 'Not Found');
-      return;
-    }
-    options.admitUpgrade(req).then(
-      (admitted) => {
-        if (!admitted.ok) {
-          refuse(
-            socket,
-            admitted.status,
-            admitted.status === 429 ? 'Too Many Requests' : 'Service Unavailable',
-          );
-          return;
-        }
+  const upgrades = acceptWebSockets({
+    http: options.http,
+    path: options.path,
+    maxPayloadBytes: options.maxPayloadBytes,
+    admit: async (req) => {
+      try {
+        const admitted = await options.admitUpgrade(req);
+        if (!admitted.ok) return admitted;
         connections.set(req, { clientAddress: admitted.clientAddress });
-        sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
-      },
-      (error: unknown) => {
+        return { ok: true };
+      } catch (error) {
         logger.error({ err: error }, 'could not admit a WebSocket upgrade');
-        refuse(socket, 500, 'Internal Server Error');
-      },
-    );
-  };
-  options.http.on('upgrade', onUpgrade);
+        return { ok: false, status: 500 };
+      }
+    },
+  });
 
   const connectionOf = (extra: Extra): Connection | undefined => connections.get(extra.request);
 
@@ -136,17 +118,16 @@ export function attachGraphQLWs(options: GraphQLWsTransportOptions): GraphQLWsTr
       onNext: (_ctx, _id, _payload, _args, result) => result,
       onClose: (ctx) => connectionOf(ctx.extra)?.session?.close(),
     },
-    sockets,
+    upgrades.sockets,
     options.keepAliveMs,
   );
 
   return {
     get connections() {
-      return sockets.clients.size;
+      return upgrades.sockets.clients.size;
     },
     async close() {
-      options.http.off('upgrade', onUpgrade);
-      for (const client of sockets.clients) client.close(1001, 'Going away');
+      upgrades.close();
       await disposable.dispose();
     },
   };
@@ -168,8 +149,4 @@ function credentialsOf(
     headers.authorization = request.headers.authorization;
   if (typeof request.headers['x-api-key'] === 'string') headers['x-api-key'] = request.headers['x-api-key'];
   return headers;
-}
-
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

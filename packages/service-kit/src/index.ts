@@ -59,6 +59,12 @@ export {
   type RequestHandler,
 } from './http/http-server.js';
 export { executeGraphQL } from './http/graphql-http.js';
+export {
+  acceptWebSockets,
+  type UpgradeDecision,
+  type WebSocketUpgrades,
+  type WebSocketUpgradesOptions,
+} from './http/websocket-upgrades.js';
 export { SignatureCheck, type SignatureCheckOptions, type SignedRequest } from './http/signed-requests.js';
 export type { SignedRoute } from './subgraph/subgraph-server.js';
 export {

@@ -1,5 +1,4 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import {
   getOperationAST,
   GraphQLError,
@@ -11,11 +10,11 @@ import {
 } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
 import { SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
 import { LruCache } from '../caching/lru-cache.js';
 import { BadUserInputError, maskError, UnauthenticatedError } from '../errors/errors.js';
-import { HttpError, pathnameOf } from '../http/http-server.js';
+import { HttpError } from '../http/http-server.js';
+import { acceptWebSockets } from '../http/websocket-upgrades.js';
 import type { SignatureCheck, SignedRequest } from '../http/signed-requests.js';
 import type { Logger } from '../logging/logger.js';
 
@@ -61,27 +60,21 @@ export function attachSubscriptionServer<C extends object>(
   options: SubscriptionServerOptions<C>,
 ): SubscriptionServer {
   const { logger } = options;
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   /** The caller each accepted upgrade was signed by: its subscriptions must be signed by it too. */
   const callers = new WeakMap<IncomingMessage, string>();
-
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
-    if (pathnameOf(req) !== '/graphql') {
-      refuse(socket, 404, 'Not Found');
-      return;
-    }
-    let connection: SignedRequest;
-    try {
-      connection = options.signatures.check(req, EMPTY, options.keys);
-    } catch {
-      refuse(socket, 401, 'Unauthorized');
-      return;
-    }
-    callers.set(req, connection.caller);
-    sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
-  };
-  options.http.on('upgrade', onUpgrade);
+  const upgrades = acceptWebSockets({
+    http: options.http,
+    path: '/graphql',
+    maxPayloadBytes: 1024 * 1024,
+    admit: (req) => {
+      try {
+        callers.set(req, options.signatures.check(req, EMPTY, options.keys).caller);
+        return { ok: true };
+      } catch {
+        return { ok: false, status: 401 };
+      }
+    },
+  });
 
   // Every subscription of a kind sends the same document: it is parsed and validated once, and
   // one parsed copy serves them all (each would otherwise keep its own for as long as it runs).
@@ -118,17 +111,16 @@ export function attachSubscriptionServer<C extends object>(
         result.errors ? { ...result, errors: result.errors.map((error) => mask(error, logger)) } : undefined,
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => mask(error, logger)),
     },
-    sockets,
+    upgrades.sockets,
     options.keepAliveMs ?? 12_000,
   );
 
   return {
     get connections() {
-      return sockets.clients.size;
+      return upgrades.sockets.clients.size;
     },
     async close() {
-      options.http.off('upgrade', onUpgrade);
-      for (const client of sockets.clients) client.close(1001, 'Going away');
+      upgrades.close();
       await disposable.dispose();
     },
   };
@@ -197,8 +189,4 @@ function mask(error: GraphQLError, logger: Logger) {
 
 function coded(message: string, code: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code } });
-}
-
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
