@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
-import { sign, signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
-import { encodePrincipal } from '@fleet/service-kit';
+import { signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
+import { encodePrincipal, signedWebSocket } from '@fleet/service-kit';
 
 /**
  * A subscriber of each tenant's statuses straight on the devices subgraph, as the gateway
@@ -18,25 +17,9 @@ export class DevicesProbe {
   errors = 0;
 
   constructor(devicesUrl: string, key: Buffer, query: string, tenantIds: readonly string[]) {
-    class SignedWebSocket extends WebSocket {
-      constructor(address: string, protocols?: string | string[]) {
-        const headers = sign({
-          caller: 'gateway',
-          audience: 'devices',
-          key,
-          method: 'GET',
-          path: '/graphql',
-          body: '',
-          principal: '',
-          requestId: `bench-${randomUUID()}`,
-          now: Date.now(),
-        });
-        super(address, protocols, { headers, perMessageDeflate: false });
-      }
-    }
     this.#client = createClient({
       url: devicesUrl.replace(/^http/, 'ws') + '/graphql',
-      webSocketImpl: SignedWebSocket,
+      webSocketImpl: signedWebSocket({ caller: 'gateway', audience: 'devices', key, path: '/graphql' }),
       retryAttempts: 0,
     });
     for (const tenantId of tenantIds) {

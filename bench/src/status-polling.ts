@@ -4,10 +4,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { startFederation, type Federation } from '@fleet/launcher';
-import { sign, signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
-import { encodePrincipal, type Principal } from '@fleet/service-kit';
+import { signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
+import { encodePrincipal, signedWebSocket, type Principal } from '@fleet/service-kit';
 import { addMember, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { processUsage } from './process-usage.js';
@@ -93,25 +92,9 @@ const devicesKey = () => {
  */
 function devicesWsClient(federation: Federation): Client {
   const key = devicesKey();
-  class SignedWebSocket extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      const headers = sign({
-        caller: 'gateway',
-        audience: 'devices',
-        key,
-        method: 'GET',
-        path: '/graphql',
-        body: '',
-        principal: '',
-        requestId: `bench-${randomUUID()}`,
-        now: Date.now(),
-      });
-      super(address, protocols, { headers });
-    }
-  }
   return createClient({
     url: `ws://127.0.0.1:${federation.port('devices')}/graphql`,
-    webSocketImpl: SignedWebSocket,
+    webSocketImpl: signedWebSocket({ caller: 'gateway', audience: 'devices', key, path: '/graphql' }),
     retryAttempts: 0,
   });
 }

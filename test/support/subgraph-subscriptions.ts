@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { sign, signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
-import { encodePrincipal, type Principal } from '@fleet/service-kit';
+import { signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
+import { encodePrincipal, signedWebSocket, type Principal } from '@fleet/service-kit';
 import type { SubgraphName } from '@fleet/launcher';
 import type { TestFederation } from './test-federation.js';
 
@@ -70,27 +70,11 @@ export function subgraphWsClient(
 ): SubgraphWsClient {
   const pairKey = Buffer.from(fleet.secrets[`gateway-${service}`], 'base64url');
   const upgradeKey = options.key ?? pairKey;
-  class SignedWebSocket extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      const headers = options.unsigned
-        ? {}
-        : sign({
-            caller: 'gateway',
-            audience: service,
-            key: upgradeKey,
-            method: 'GET',
-            path: '/graphql',
-            body: '',
-            principal: '',
-            requestId: `test-${randomUUID()}`,
-            now: Date.now(),
-          });
-      super(address, protocols, { headers });
-    }
-  }
   const client = createClient({
     url: `${fleet.url(service).replace('http', 'ws')}/graphql`,
-    webSocketImpl: SignedWebSocket,
+    webSocketImpl: options.unsigned
+      ? WebSocket
+      : signedWebSocket({ caller: 'gateway', audience: service, key: upgradeKey, path: '/graphql' }),
     retryAttempts: 0,
     lazy: true,
   });

@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { FormattedExecutionResult } from 'graphql';
 import { createClient, type Client, type Sink } from 'graphql-ws';
-import WebSocket from 'ws';
 import {
-  sign,
   signSubscription,
   SUBSCRIPTION_SIGNATURE_EXTENSION,
   type SubscriptionPayload,
 } from '@fleet/request-signing';
+import { signedWebSocket } from '@fleet/service-kit';
 
 export interface UpstreamEndpoint {
   /** The subgraph's GraphQL URL (http:), whose path serves graphql-ws too. */
@@ -88,26 +86,10 @@ export class UpstreamConnections {
     if (client) return client;
     const target = new URL(endpoint.url);
     const path = target.pathname + target.search;
-    class SignedUpgrade extends WebSocket {
-      constructor(address: string, protocols?: string | string[]) {
-        const headers = sign({
-          caller: 'gateway',
-          audience: subgraph,
-          key: endpoint.key,
-          method: 'GET',
-          path,
-          body: '',
-          principal: '',
-          requestId: randomUUID(),
-          now: Date.now(),
-        });
-        super(address, protocols, { headers, perMessageDeflate: false });
-      }
-    }
     target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
     client = createClient({
       url: target.toString(),
-      webSocketImpl: SignedUpgrade,
+      webSocketImpl: signedWebSocket({ caller: 'gateway', audience: subgraph, key: endpoint.key, path }),
       lazy: true,
       // A connection lives on a while after its last subscription: clients come and go.
       lazyCloseTimeout: 10_000,

@@ -59,6 +59,7 @@ export {
   type RequestHandler,
 } from './http/http-server.js';
 export { executeGraphQL } from './http/graphql-http.js';
+export { signedWebSocket, type SignedWebSocketOptions } from './http/signed-websocket.js';
 export {
   acceptWebSockets,
   type UpgradeDecision,
