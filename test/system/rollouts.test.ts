@@ -446,6 +446,10 @@ describe.each(await engineMatrix())('rollouts on $engine', ({ engine, enabled })
         `device ${canary!.name} is in rollout ${started.id}, still running`,
       );
 
+      // The canary tries its router again now and then: it is canceled while it waits, not mid-try.
+      await eventually(async () =>
+        (await rollout(started.id)).jobs[0]?.status === 'waiting' ? true : undefined,
+      );
       const canceled = await fleet.asAdmin<{ cancelRollout: Rollout }>(CANCEL, { id: started.id });
       expect(canceled.errors).toBeUndefined();
       expect(canceled.data!.cancelRollout).toMatchObject({ status: 'canceled', reason: 'Canceled' });
