@@ -5,10 +5,11 @@ import { canonicalJson } from '@fleet/request-signing';
  * The audit log is one hash chain in ingest order. Each position holds a link:
  *
  *   digest = SHA-256(canonical JSON of the event as recorded, position and recordedAt included)
- *   hash   = SHA-256(previousHash "\n" position "\n" digest)
+ *   hash   = SHA-256(previousHash "\n" position "\n" JSON of the tenant id (or null) "\n" digest)
  *
- * The link keeps only digests, so an event's body can leave the log under a retention seal while
- * the chain through it still verifies. All hashes are lowercase hex.
+ * The link keeps only the digest and the tenant, so an event's body can leave the log under a
+ * retention seal, or be left out of one tenant's export, while the chain through it still
+ * verifies, and the link still says whose event it was. All hashes are lowercase hex.
  */
 
 /** The previous hash of the first link. */
@@ -32,6 +33,7 @@ export interface ChainedEvent {
 
 export interface ChainLink {
   position: number;
+  tenantId: string | null;
   previousHash: string;
   digest: string;
   hash: string;
@@ -55,14 +57,27 @@ export function eventDigest(event: ChainedEvent): string {
   return createHash('sha256').update(canonicalJson(covered)).digest('hex');
 }
 
-export function linkHash(previousHash: string, position: number, digest: string): string {
-  return createHash('sha256').update(`${previousHash}\n${position}\n${digest}`).digest('hex');
+export function linkHash(
+  previousHash: string,
+  position: number,
+  tenantId: string | null,
+  digest: string,
+): string {
+  return createHash('sha256')
+    .update(`${previousHash}\n${position}\n${JSON.stringify(tenantId)}\n${digest}`)
+    .digest('hex');
 }
 
 /** The link of an event appended after `previousHash`. */
 export function linkOf(previousHash: string, event: ChainedEvent): ChainLink {
   const digest = eventDigest(event);
-  return { position: event.position, previousHash, digest, hash: linkHash(previousHash, event.position, digest) };
+  return {
+    position: event.position,
+    tenantId: event.tenantId,
+    previousHash,
+    digest,
+    hash: linkHash(previousHash, event.position, event.tenantId, digest),
+  };
 }
 
 /**
@@ -77,6 +92,7 @@ export function linkProblem(
   if (link.position !== expected.position) return `position ${expected.position} is missing`;
   if (link.previousHash !== expected.previousHash) return 'its previous hash is not the hash before it';
   if (digest !== undefined && digest !== link.digest) return 'the event does not match its digest';
-  if (linkHash(link.previousHash, link.position, link.digest) !== link.hash) return 'its hash does not match';
+  if (linkHash(link.previousHash, link.position, link.tenantId, link.digest) !== link.hash)
+    return 'its hash does not match';
   return undefined;
 }

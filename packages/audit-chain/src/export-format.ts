@@ -35,6 +35,7 @@ export interface ExportEvent {
 export interface ExportLink {
   kind: 'link';
   position: number;
+  tenantId: string | null;
   previousHash: string;
   digest: string;
   hash: string;

@@ -1,7 +1,14 @@
 import type { KeyObject } from 'node:crypto';
 import { eventDigest, GENESIS_HASH, linkHash } from './chain-links.js';
 import { checkpointSignedBy, type Checkpoint } from './checkpoint.js';
-import { EXPORT_FORMAT, EXPORT_VERSION, type ExportHeader, type ExportLine } from './export-format.js';
+import {
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  type ExportEvent,
+  type ExportHeader,
+  type ExportLine,
+  type ExportLink,
+} from './export-format.js';
 
 export type ExportVerification =
   | {
@@ -63,13 +70,9 @@ export class ExportVerifier {
     this.#lastLineWasCheckpoint = false;
     switch (line.kind) {
       case 'event':
-        return this.#acceptLink(line.event.position, line.previousHash, line.hash, () => eventDigest(line.event), () => {
-          if (this.#header?.tenantId != null && line.event.tenantId !== this.#header.tenantId)
-            return `the event is of another tenant than the export's`;
-          return undefined;
-        }, 'event');
+        return this.#acceptEvent(line);
       case 'link':
-        return this.#acceptLink(line.position, line.previousHash, line.hash, () => line.digest, () => undefined, 'link');
+        return this.#acceptLinkOnly(line);
       case 'checkpoint':
         return this.#acceptCheckpoint(line.checkpoint);
       default:
@@ -102,15 +105,22 @@ export class ExportVerifier {
   #acceptHeader(line: ExportLine): void {
     if (line.kind !== 'header' || line.format !== EXPORT_FORMAT)
       return this.#fail(null, 'the first line is not an audit export header');
-    if (line.version !== EXPORT_VERSION) return this.#fail(null, `unsupported export version ${String(line.version)}`);
-    if (!Number.isSafeInteger(line.fromPosition) || line.fromPosition < 1 || line.toPosition < line.fromPosition)
+    if (line.version !== EXPORT_VERSION)
+      return this.#fail(null, `unsupported export version ${String(line.version)}`);
+    if (
+      !Number.isSafeInteger(line.fromPosition) ||
+      line.fromPosition < 1 ||
+      line.toPosition < line.fromPosition
+    )
       return this.#fail(null, 'the header has no valid range');
     if (line.anchor === null) {
-      if (line.fromPosition !== 1) return this.#fail(null, 'an export that does not start at position 1 needs an anchor');
+      if (line.fromPosition !== 1)
+        return this.#fail(null, 'an export that does not start at position 1 needs an anchor');
     } else {
       if (line.anchor.position !== line.fromPosition - 1)
         return this.#fail(null, 'the anchor is not the checkpoint just before the range');
-      if (!this.#signed(line.anchor)) return this.#fail(line.anchor.position, 'the anchor checkpoint is not signed by a given key');
+      if (!this.#signed(line.anchor))
+        return this.#fail(line.anchor.position, 'the anchor checkpoint is not signed by a given key');
       this.#hash = line.anchor.hash;
       this.#lastCheckpoint = line.anchor;
     }
@@ -118,28 +128,49 @@ export class ExportVerifier {
     this.#header = line;
   }
 
+  #acceptEvent(line: ExportEvent): void {
+    const { event } = line;
+    const tenant = this.#header!.tenantId;
+    if (tenant !== null && event?.tenantId !== tenant)
+      return this.#fail(event?.position ?? null, "the event is of another tenant than the export's");
+    let digest: string;
+    try {
+      digest = eventDigest(event);
+    } catch {
+      return this.#fail(null, 'the event is malformed');
+    }
+    this.#acceptLink(event.position, event.tenantId, line.previousHash, digest, line.hash, 'event');
+  }
+
+  #acceptLinkOnly(line: ExportLink): void {
+    const tenant = this.#header!.tenantId;
+    if (line.reason === 'other-tenant' && (tenant === null || line.tenantId === tenant))
+      return this.#fail(line.position, "an event of the export's own tenant is left out");
+    if (line.reason !== 'other-tenant' && line.reason !== 'pruned')
+      return this.#fail(line.position, 'a link gives no valid reason for leaving its event out');
+    this.#acceptLink(line.position, line.tenantId, line.previousHash, line.digest, line.hash, 'link');
+  }
+
   #acceptLink(
     position: number,
+    tenantId: string | null,
     previousHash: string,
+    digest: string,
     hash: string,
-    digestOf: () => string,
-    otherProblem: () => string | undefined,
     kind: 'event' | 'link',
   ): void {
     const expected = this.#position + 1;
-    if (position !== expected) return this.#fail(expected, `expected position ${expected}, found ${String(position)}`);
-    if (position > this.#header!.toPosition) return this.#fail(position, 'the line is past the range of the header');
-    if (previousHash !== this.#hash) return this.#fail(position, 'its previous hash is not the hash before it');
-    const problem = otherProblem();
-    if (problem) return this.#fail(position, problem);
-    let digest: string;
-    try {
-      digest = digestOf();
-    } catch {
-      return this.#fail(position, 'the event is malformed');
-    }
-    if (linkHash(previousHash, position, digest) !== hash)
-      return this.#fail(position, kind === 'event' ? 'the event does not match its hash' : 'the link does not match its hash');
+    if (position !== expected)
+      return this.#fail(expected, `expected position ${expected}, found ${String(position)}`);
+    if (position > this.#header!.toPosition)
+      return this.#fail(position, 'the line is past the range of the header');
+    if (previousHash !== this.#hash)
+      return this.#fail(position, 'its previous hash is not the hash before it');
+    if (linkHash(previousHash, position, tenantId ?? null, digest) !== hash)
+      return this.#fail(
+        position,
+        kind === 'event' ? 'the event does not match its hash' : 'the link does not match its hash',
+      );
     this.#position = position;
     this.#hash = hash;
     if (kind === 'event') this.#events++;
@@ -149,10 +180,12 @@ export class ExportVerifier {
   #acceptCheckpoint(checkpoint: Checkpoint): void {
     if (checkpoint.position !== this.#position)
       return this.#fail(checkpoint.position, 'a checkpoint is not right after the link it covers');
-    if (checkpoint.hash !== this.#hash) return this.#fail(checkpoint.position, 'a checkpoint does not match the chain');
+    if (checkpoint.hash !== this.#hash)
+      return this.#fail(checkpoint.position, 'a checkpoint does not match the chain');
     if (checkpoint.previousSignature !== (this.#lastCheckpoint?.signature ?? null))
       return this.#fail(checkpoint.position, 'a checkpoint is not chained to the checkpoint before it');
-    if (!this.#signed(checkpoint)) return this.#fail(checkpoint.position, 'a checkpoint is not signed by a given key');
+    if (!this.#signed(checkpoint))
+      return this.#fail(checkpoint.position, 'a checkpoint is not signed by a given key');
     this.#lastCheckpoint = checkpoint;
     this.#lastLineWasCheckpoint = true;
     this.#checkpoints++;

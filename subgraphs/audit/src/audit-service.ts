@@ -1,5 +1,4 @@
 import { applyMiddleware } from 'graphql-middleware';
-import type { Kysely } from 'kysely';
 import {
   HttpError,
   sendJson,
@@ -9,10 +8,12 @@ import {
   type StartedService,
 } from '@fleet/service-kit';
 import { permissions } from './access/permissions.js';
+import { ChainWriter, ReusedSequenceError } from './chain/chain-writer.js';
+import { loadCheckpointSigner } from './chain/checkpoint-signer.js';
+import { CheckpointTimer } from './chain/checkpoint-timer.js';
 import type { AuditConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { AuditDatabase } from './database/schema.js';
-import { appendEvents } from './ingest/append-events.js';
 import { validateEvents } from './ingest/validate-events.js';
 import { resolvers, type AuditContext } from './resolvers.js';
 
@@ -22,6 +23,11 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
     ['devices', config.KEY_DEVICES],
     ['billing', config.KEY_BILLING],
   ]);
+  const signer = loadCheckpointSigner({
+    configuredKey: config.CHECKPOINT_KEY,
+    retiredPublicKeys: config.CHECKPOINT_RETIRED_KEYS,
+    dataDir: config.DATA_DIR,
+  });
   return startSubgraph<AuditDatabase, AuditContext>({
     name: 'audit',
     config,
@@ -30,15 +36,20 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
     schema: new URL('../schema.graphql', import.meta.url),
     resolvers,
     wrapSchema: (schema) => applyMiddleware(schema, permissions),
-    setup: (db) => ({
-      context: (request) => ({ db, request }),
-      routes: { '/ingest': ingestRoute(db, producerKeys) },
-    }),
+    setup: (db) => {
+      const chain = new ChainWriter(db, signer, { checkpointEveryEvents: config.CHECKPOINT_EVERY_EVENTS });
+      const timer = new CheckpointTimer(chain, config.CHECKPOINT_INTERVAL_S * 1_000, logger);
+      return {
+        context: (request) => ({ db, request, signer }),
+        routes: { '/ingest': ingestRoute(chain, producerKeys) },
+        workers: [timer],
+      };
+    },
   });
 }
 
 /** POST /ingest: a producer's signed batch of events, appended once each to the chain. */
-function ingestRoute(db: Kysely<AuditDatabase>, keys: ReadonlyMap<string, Buffer>): SignedRoute {
+function ingestRoute(chain: ChainWriter, keys: ReadonlyMap<string, Buffer>): SignedRoute {
   return {
     keys,
     async handle(request, body, res) {
@@ -50,7 +61,13 @@ function ingestRoute(db: Kysely<AuditDatabase>, keys: ReadonlyMap<string, Buffer
       }
       const batch = validateEvents(parsed, request.caller);
       if ('error' in batch) throw new HttpError(400, batch.error);
-      const result = await appendEvents(db, batch.events);
+      let result;
+      try {
+        result = await chain.append(batch.events);
+      } catch (error) {
+        if (error instanceof ReusedSequenceError) throw new HttpError(409, error.message);
+        throw error;
+      }
       request.logger.info({ source: request.caller, ...result }, 'events ingested');
       sendJson(res, 200, result);
     },

@@ -1,11 +1,50 @@
-import { signingKey, subgraphConfigSpec, type ConfigOf } from '@fleet/service-kit';
+import {
+  integer,
+  secretText,
+  signingKey,
+  string,
+  subgraphConfigSpec,
+  url,
+  type ConfigOf,
+} from '@fleet/service-kit';
 
 /** Besides the gateway's key, one key per service whose events audit ingests. */
 export const auditConfigSpec = {
   ...subgraphConfigSpec('audit', 4104),
   KEY_AAA: signingKey('Key aaa signs the events it ships to audit with (base64url, 32 bytes).'),
-  KEY_DEVICES: signingKey('Key devices signs the events it ships to audit with (base64url, 32 bytes).'),
-  KEY_BILLING: signingKey('Key billing signs the events it ships to audit with (base64url, 32 bytes).'),
+  KEY_DEVICES: signingKey(
+    'Key of the devices/audit pair: devices signs the events it ships with it, audit its restore calls (base64url, 32 bytes).',
+  ),
+  KEY_BILLING: signingKey(
+    'Key of the billing/audit pair: billing signs the events it ships with it, audit its restore calls (base64url, 32 bytes).',
+  ),
+  DEVICES_URL: url({
+    doc: 'Base URL of the devices service, which audit asks to restore a device.',
+    default: 'http://127.0.0.1:4102',
+  }),
+  BILLING_URL: url({
+    doc: 'Base URL of the billing service, which audit asks to restore a subscription.',
+    default: 'http://127.0.0.1:4103',
+  }),
+  CHECKPOINT_KEY: secretText({
+    doc: 'Ed25519 private key that signs checkpoints (PKCS#8 PEM, or base64url of its DER); unset means a key kept in AUDIT_DATA_DIR, made on first start.',
+  }),
+  CHECKPOINT_RETIRED_KEYS: string({
+    doc: 'Public keys of earlier checkpoint keys, still published to verify older checkpoints (SPKI PEM or base64url DER, comma separated).',
+    default: '',
+  }),
+  CHECKPOINT_EVERY_EVENTS: integer({
+    doc: 'A checkpoint is signed once the chain has grown this many events past the last one...',
+    default: 1_000,
+    min: 1,
+    max: 1_000_000,
+  }),
+  CHECKPOINT_INTERVAL_S: integer({
+    doc: '...or, when it has grown at all, this many seconds after the last one.',
+    default: 60,
+    min: 1,
+    max: 86_400,
+  }),
 };
 
 export type AuditConfig = ConfigOf<typeof auditConfigSpec>;

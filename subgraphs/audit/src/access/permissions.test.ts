@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,8 @@ import {
 } from '@fleet/service-kit';
 import { migrations } from '../database/migrations.js';
 import type { AuditDatabase } from '../database/schema.js';
-import { appendEvents } from '../ingest/append-events.js';
+import { ChainWriter } from '../chain/chain-writer.js';
+import { CheckpointSigner } from '../chain/checkpoint-signer.js';
 import { resolvers, type AuditContext } from '../resolvers.js';
 import { permissions, rules } from './permissions.js';
 
@@ -111,6 +112,7 @@ describe('the audit permissions', () => {
   let dir: string;
   let database: Database<AuditDatabase>;
   let schema: GraphQLSchema;
+  let signer: CheckpointSigner;
 
   /** Executes an operation as the principal, with a fresh context (shield caches per context). */
   const run = (principal: Principal, source: string, variableValues: Record<string, unknown> = {}) => {
@@ -121,7 +123,7 @@ describe('the audit permissions', () => {
       clientAddress: '',
       logger,
     };
-    const contextValue: AuditContext = { db: database.db, request };
+    const contextValue: AuditContext = { db: database.db, request, signer };
     return graphql({ schema, source, variableValues, contextValue });
   };
 
@@ -138,7 +140,8 @@ describe('the audit permissions', () => {
     database = await openDatabase<AuditDatabase>({ url: undefined, dataDir: dir, migrations, logger });
     schema = applyMiddleware(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
     // Device A's history holds an event of its tenant, one of no tenant and one of tenant B.
-    await appendEvents(database.db, [
+    signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
+    await new ChainWriter(database.db, signer, { checkpointEveryEvents: 1_000 }).append([
       event(deviceA, 1, tenantA),
       event(deviceA, 2, null),
       event(deviceA, 3, tenantB),
@@ -236,6 +239,7 @@ describe('the audit permissions', () => {
       source: '{ unlisted secret { value } }',
       contextValue: {
         db: database.db,
+        signer,
         request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
       },
     });

@@ -77,7 +77,9 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
       // One index per filter of auditEvents, each ending in position for its order and cursor.
       await sql`create index audit_event_tenant on audit_event (tenant_id, position)`.execute(db);
-      await sql`create index audit_event_entity on audit_event (aggregate_type, aggregate_id, sequence)`.execute(db);
+      await sql`create index audit_event_entity on audit_event (aggregate_type, aggregate_id, sequence)`.execute(
+        db,
+      );
       await sql`create index audit_event_actor on audit_event (actor_id, position)`.execute(db);
       await sql`create index audit_event_type on audit_event (event_type, position)`.execute(db);
       await sql`create index audit_event_occurred on audit_event (occurred_at, position)`.execute(db);

@@ -60,7 +60,9 @@ export async function rechainVersion1Log(db: Kysely<any>): Promise<void> {
       const link = linkOf(previous, event);
       await sql`
         insert into audit_link (position, event_id, tenant_id, previous_hash, digest, hash)
-        values (${expected}, ${row.id}, ${row.tenant_id}, ${previous}, ${link.digest}, ${link.hash})`.execute(db);
+        values (${expected}, ${row.id}, ${row.tenant_id}, ${previous}, ${link.digest}, ${link.hash})`.execute(
+        db,
+      );
       await sql`
         insert into audit_event (position, id, source, aggregate_type, aggregate_id, sequence, event_type,
           tenant_id, actor_kind, actor_id, payload, occurred_at, recorded_at)
