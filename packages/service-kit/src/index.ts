@@ -74,6 +74,7 @@ export {
   type ServiceDefinition,
   type StartedService,
 } from './service/run-service.js';
+export { intervalTask, type IntervalTaskOptions } from './service/interval-task.js';
 export { signedPost, type SignedPostOptions } from './http/signed-client.js';
 export {
   startSubgraph,

@@ -1,6 +1,8 @@
 import { applyMiddleware } from 'graphql-middleware';
+import { join } from 'node:path';
 import {
   HttpError,
+  intervalTask,
   sendJson,
   startSubgraph,
   type Logger,
@@ -10,12 +12,14 @@ import {
 import { permissions } from './access/permissions.js';
 import { ChainWriter, ReusedSequenceError } from './chain/chain-writer.js';
 import { loadCheckpointSigner } from './chain/checkpoint-signer.js';
-import { CheckpointTimer } from './chain/checkpoint-timer.js';
 import type { AuditConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { AuditDatabase } from './database/schema.js';
 import { validateEvents } from './ingest/validate-events.js';
-import { resolvers, type AuditContext } from './resolvers.js';
+import type { AuditContext } from './audit-context.js';
+import { resolvers } from './resolvers.js';
+import { RetentionPolicy } from './retention/retention-policy.js';
+import { RetentionSealer } from './retention/retention-sealer.js';
 
 export function startAudit(config: AuditConfig, logger: Logger): Promise<StartedService> {
   const producerKeys = new Map<string, Buffer>([
@@ -38,11 +42,45 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
     wrapSchema: (schema) => applyMiddleware(schema, permissions),
     setup: (db) => {
       const chain = new ChainWriter(db, signer, { checkpointEveryEvents: config.CHECKPOINT_EVERY_EVENTS });
-      const timer = new CheckpointTimer(chain, config.CHECKPOINT_INTERVAL_S * 1_000, logger);
+      const retention = new RetentionPolicy(
+        db,
+        config.RETENTION_DEFAULT_DAYS === 0 ? null : config.RETENTION_DEFAULT_DAYS,
+      );
+      const sealer = new RetentionSealer(db, chain, retention, {
+        sealDir: config.SEAL_DIR || join(config.DATA_DIR, 'seals'),
+        maxEventsPerSeal: config.RETENTION_MAX_EVENTS_PER_SEAL,
+        logger,
+      });
+      const workers = [
+        intervalTask({
+          name: 'sign a checkpoint',
+          everyMs: config.CHECKPOINT_INTERVAL_S * 1_000,
+          logger,
+          run: async () => {
+            await chain.checkpoint();
+          },
+        }),
+        intervalTask({
+          name: 'enforce audit retention',
+          everyMs: config.RETENTION_INTERVAL_S * 1_000,
+          logger,
+          run: async () => {
+            await sealer.enforce();
+          },
+        }),
+      ];
       return {
-        context: (request) => ({ db, request, signer }),
+        context: (request) => ({
+          db,
+          request,
+          signer,
+          chain,
+          retention,
+          sealer,
+          exportMaxPositions: config.EXPORT_MAX_POSITIONS,
+        }),
         routes: { '/ingest': ingestRoute(chain, producerKeys) },
-        workers: [timer],
+        workers,
       };
     },
   });

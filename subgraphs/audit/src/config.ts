@@ -45,6 +45,34 @@ export const auditConfigSpec = {
     min: 1,
     max: 86_400,
   }),
+  EXPORT_MAX_POSITIONS: integer({
+    doc: 'Most positions of the log one auditExport asks for.',
+    default: 10_000,
+    min: 100,
+    max: 1_000_000,
+  }),
+  RETENTION_DEFAULT_DAYS: integer({
+    doc: 'Days audit keeps an event of a tenant without a retention of its own (and platform events); 0 keeps them for good. Administrators may change it (setAuditRetention).',
+    default: 0,
+    min: 0,
+    max: 36_500,
+  }),
+  RETENTION_INTERVAL_S: integer({
+    doc: 'How often audit seals and prunes the events past their retention.',
+    default: 3_600,
+    min: 10,
+    max: 604_800,
+  }),
+  RETENTION_MAX_EVENTS_PER_SEAL: integer({
+    doc: 'Most events one retention seal exports and prunes; more make more seals.',
+    default: 100_000,
+    min: 100,
+    max: 10_000_000,
+  }),
+  SEAL_DIR: string({
+    doc: 'Where retention seals write their exports (mode 0600); unset means a seals folder in AUDIT_DATA_DIR. Keep these files: they are what was pruned.',
+    default: '',
+  }),
 };
 
 export type AuditConfig = ConfigOf<typeof auditConfigSpec>;

@@ -1,17 +1,16 @@
 import type { Kysely } from 'kysely';
-import { BadUserInputError, jsonScalar, type SignedRequest } from '@fleet/service-kit';
+import { BadUserInputError, jsonScalar } from '@fleet/service-kit';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { canSeeEvent } from './access/policy.js';
-import type { CheckpointSigner } from './chain/checkpoint-signer.js';
+import type { AuditContext } from './audit-context.js';
+import { chainResolvers } from './chain/chain-resolvers.js';
+import { exportResolvers } from './export/export-resolvers.js';
+import { retentionResolvers } from './retention/retention-resolvers.js';
 import { verifyAuditLog } from './chain/verify-log.js';
 import type { AuditDatabase } from './database/schema.js';
 import { chainedEventOf, type EventRow } from './store/event-rows.js';
 
-export interface AuditContext {
-  db: Kysely<AuditDatabase>;
-  request: SignedRequest;
-  signer: CheckpointSigner;
-}
+export type { AuditContext } from './audit-context.js';
 
 function toGraphQL(row: EventRow & { previous_hash: string; hash: string }) {
   const event = chainedEventOf(row);
@@ -35,7 +34,11 @@ function eventsQuery(db: Kysely<AuditDatabase>) {
 
 export const resolvers: GraphQLResolverMap<AuditContext> = {
   JSON: jsonScalar,
+  Mutation: { ...retentionResolvers.Mutation },
   Query: {
+    ...chainResolvers.Query,
+    ...exportResolvers.Query,
+    ...retentionResolvers.Query,
     auditEvents: async (
       _: unknown,
       args: { afterPosition?: string | null; limit: number },

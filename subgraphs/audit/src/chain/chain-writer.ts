@@ -13,6 +13,8 @@ export interface AppendResult {
 export interface ChainWriterOptions {
   /** A checkpoint is signed in the append that takes the chain this many events past the last one. */
   checkpointEveryEvents: number;
+  /** The clock of recordedAt and of checkpoints (tests of retention set one in the past). */
+  now?: () => Date;
 }
 
 /** A producer sent two different events for one place in an entity's history: nothing is appended. */
@@ -29,12 +31,14 @@ const ROWS_PER_INSERT = 1_000;
 export class ChainWriter {
   readonly #db: Kysely<AuditDatabase>;
   readonly #signer: CheckpointSigner;
-  readonly #options: ChainWriterOptions;
+  readonly #everyEvents: number;
+  readonly #now: () => Date;
 
   constructor(db: Kysely<AuditDatabase>, signer: CheckpointSigner, options: ChainWriterOptions) {
     this.#db = db;
     this.#signer = signer;
-    this.#options = options;
+    this.#everyEvents = options.checkpointEveryEvents;
+    this.#now = options.now ?? (() => new Date());
   }
 
   /** Appends a batch in its order; each event id is appended once, however often it is delivered. */
@@ -44,7 +48,7 @@ export class ChainWriter {
       const fresh = await freshEvents(trx, events);
       refuseReusedSequences(fresh);
       if (fresh.length === 0) return { appended: 0, duplicates: events.length };
-      const recordedAt = new Date().toISOString();
+      const recordedAt = this.#now().toISOString();
       let { position, hash } = head;
       const links: AuditDatabase['audit_link'][] = [];
       const bodies: ChainedEvent[] = [];
@@ -81,7 +85,7 @@ export class ChainWriter {
       }
       await trx.updateTable('chain_head').set({ position, hash }).where('id', '=', 1).execute();
       const last = await lastCheckpoint(trx);
-      if (position - (last?.position ?? 0) >= this.#options.checkpointEveryEvents) {
+      if (position - (last?.position ?? 0) >= this.#everyEvents) {
         await this.#writeCheckpoint(trx, { position, hash }, last);
       }
       return { appended: fresh.length, duplicates: events.length - fresh.length };
@@ -110,7 +114,7 @@ export class ChainWriter {
     const checkpoint = this.#signer.sign({
       position: head.position,
       hash: head.hash,
-      createdAt: new Date().toISOString(),
+      createdAt: this.#now().toISOString(),
       previousSignature: last?.signature ?? null,
     });
     await trx
