@@ -4,11 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createLogger, openDatabase, type Database, type Engine } from '@fleet/service-kit';
+import {
+  createLogger,
+  openDatabase,
+  type Database,
+  type Engine,
+  type SignedRequest,
+} from '@fleet/service-kit';
+import type { AuditContext } from '../../subgraphs/audit/src/audit-context.js';
 import { ChainWriter, type ChainWriterOptions } from '../../subgraphs/audit/src/chain/chain-writer.js';
 import { CheckpointSigner } from '../../subgraphs/audit/src/chain/checkpoint-signer.js';
 import { migrations } from '../../subgraphs/audit/src/database/migrations.js';
 import type { AuditDatabase } from '../../subgraphs/audit/src/database/schema.js';
+import { RetentionPolicy } from '../../subgraphs/audit/src/retention/retention-policy.js';
+import { RetentionSealer } from '../../subgraphs/audit/src/retention/retention-sealer.js';
 import { ADMIN_URL, createServiceDatabases } from './postgres.js';
 
 export interface AuditTestDatabase {
@@ -22,6 +31,10 @@ export interface AuditTestDatabase {
    * superuser (PGlite's only user; PostgreSQL's administrator), outside every rule of the store.
    */
   tamper(...statements: string[]): Promise<void>;
+  /** Where seals write their exports. */
+  sealDir: string;
+  /** The resolvers' context for a request, as the service builds it. */
+  context(request: SignedRequest): AuditContext;
   /** Empties every table, as a fresh database would be. */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -32,7 +45,7 @@ export async function openAuditTestDatabase(engine: Engine): Promise<AuditTestDa
   const logger = createLogger({ service: 'test', level: 'silent' });
   const dir = await mkdtemp(join(tmpdir(), 'audit-store-'));
   let database: Database<AuditDatabase>;
-  let drop = async (): Promise<void> => undefined;
+  let drop = (): Promise<void> => Promise.resolve();
   let admin: pg.Client | undefined;
   if (engine === 'postgres') {
     const created = await createServiceDatabases(['audit']);
@@ -69,12 +82,28 @@ export async function openAuditTestDatabase(engine: Engine): Promise<AuditTestDa
       for (const statement of statements) await sql.raw(statement).execute(trx);
     });
   };
+  const sealDir = join(dir, 'seals');
+  const writer = (options: Partial<ChainWriterOptions> = {}) =>
+    new ChainWriter(database.db, signer, { checkpointEveryEvents: 1_000, ...options });
   return {
     database,
     engine,
     signer,
-    writer: (options = {}) =>
-      new ChainWriter(database.db, signer, { checkpointEveryEvents: 1_000, ...options }),
+    writer,
+    sealDir,
+    context: (request) => {
+      const chain = writer();
+      const retention = new RetentionPolicy(database.db, null);
+      return {
+        db: database.db,
+        request,
+        signer,
+        chain,
+        retention,
+        sealer: new RetentionSealer(database.db, chain, retention, { sealDir, maxEventsPerSeal: 1_000, logger }),
+        exportMaxPositions: 1_000,
+      };
+    },
     tamper,
     reset: () =>
       tamper(

@@ -1,8 +1,5 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import {
   graphql,
@@ -16,18 +13,8 @@ import { applyMiddleware } from 'graphql-middleware';
 import type { IRules } from 'graphql-shield';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxEvent } from '@fleet/outbox';
-import {
-  ANONYMOUS,
-  createLogger,
-  openDatabase,
-  type Database,
-  type Principal,
-  type SignedRequest,
-} from '@fleet/service-kit';
-import { migrations } from '../database/migrations.js';
-import type { AuditDatabase } from '../database/schema.js';
-import { ChainWriter } from '../chain/chain-writer.js';
-import { CheckpointSigner } from '../chain/checkpoint-signer.js';
+import { ANONYMOUS, createLogger, type Principal, type SignedRequest } from '@fleet/service-kit';
+import { openAuditTestDatabase, type AuditTestDatabase } from '../../../../test/support/audit-database.js';
 import { resolvers, type AuditContext } from '../resolvers.js';
 import { permissions, rules } from './permissions.js';
 
@@ -109,10 +96,8 @@ function uncoveredFields(schema: GraphQLSchema, ruleMap: IRules): string[] {
 }
 
 describe('the audit permissions', () => {
-  let dir: string;
-  let database: Database<AuditDatabase>;
+  let store: AuditTestDatabase;
   let schema: GraphQLSchema;
-  let signer: CheckpointSigner;
 
   /** Executes an operation as the principal, with a fresh context (shield caches per context). */
   const run = (principal: Principal, source: string, variableValues: Record<string, unknown> = {}) => {
@@ -123,7 +108,7 @@ describe('the audit permissions', () => {
       clientAddress: '',
       logger,
     };
-    const contextValue: AuditContext = { db: database.db, request, signer };
+    const contextValue: AuditContext = store.context(request);
     return graphql({ schema, source, variableValues, contextValue });
   };
 
@@ -136,22 +121,21 @@ describe('the audit permissions', () => {
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'audit-permissions-'));
-    database = await openDatabase<AuditDatabase>({ url: undefined, dataDir: dir, migrations, logger });
+    store = await openAuditTestDatabase('pglite');
     schema = applyMiddleware(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
     // Device A's history holds an event of its tenant, one of no tenant and one of tenant B.
-    signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
-    await new ChainWriter(database.db, signer, { checkpointEveryEvents: 1_000 }).append([
-      event(deviceA, 1, tenantA),
-      event(deviceA, 2, null),
-      event(deviceA, 3, tenantB),
-      event(deviceB, 1, tenantB),
-    ]);
+    await store
+      .writer()
+      .append([
+        event(deviceA, 1, tenantA),
+        event(deviceA, 2, null),
+        event(deviceA, 3, tenantB),
+        event(deviceB, 1, tenantB),
+      ]);
   });
 
   afterAll(async () => {
-    await database?.close();
-    await rm(dir, { recursive: true, force: true });
+    await store?.close();
   });
 
   it('refuses anonymous callers everything but _service', async () => {
@@ -237,11 +221,13 @@ describe('the audit permissions', () => {
     const result = await graphql({
       schema: extended,
       source: '{ unlisted secret { value } }',
-      contextValue: {
-        db: database.db,
-        signer,
-        request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
-      },
+      contextValue: store.context({
+        caller: 'gateway',
+        principal: platformAdmin,
+        requestId: 'r',
+        clientAddress: '',
+        logger,
+      }),
     });
     expectForbidden(result);
     expect(result.data).toEqual({ unlisted: null, secret: null });
