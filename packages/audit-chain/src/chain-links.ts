@@ -5,11 +5,13 @@ import { canonicalJson } from '@fleet/request-signing';
  * The audit log is one hash chain in ingest order. Each position holds a link:
  *
  *   digest = SHA-256(canonical JSON of the event as recorded, position and recordedAt included)
- *   hash   = SHA-256(previousHash "\n" position "\n" JSON of the tenant id (or null) "\n" digest)
+ *   tag    = SHA-256("fleet-audit-tenant\n" tenant id), or "-" for an event of no tenant
+ *   hash   = SHA-256(previousHash "\n" position "\n" tag "\n" digest)
  *
- * The link keeps only the digest and the tenant, so an event's body can leave the log under a
- * retention seal, or be left out of one tenant's export, while the chain through it still
- * verifies, and the link still says whose event it was. All hashes are lowercase hex.
+ * The link keeps only the digest and the tenant's tag, so an event's body can leave the log under
+ * a retention seal, or be left out of one tenant's export, while the chain through it still
+ * verifies and still says whose event it was, without naming another tenant to the reader of an
+ * export. All hashes are lowercase hex.
  */
 
 /** The previous hash of the first link. */
@@ -33,7 +35,7 @@ export interface ChainedEvent {
 
 export interface ChainLink {
   position: number;
-  tenantId: string | null;
+  tenantTag: string;
   previousHash: string;
   digest: string;
   hash: string;
@@ -57,15 +59,16 @@ export function eventDigest(event: ChainedEvent): string {
   return createHash('sha256').update(canonicalJson(covered)).digest('hex');
 }
 
-export function linkHash(
-  previousHash: string,
-  position: number,
-  tenantId: string | null,
-  digest: string,
-): string {
-  return createHash('sha256')
-    .update(`${previousHash}\n${position}\n${JSON.stringify(tenantId)}\n${digest}`)
-    .digest('hex');
+/** The one-way tag of a tenant in the links; "-" for events of no tenant. */
+export function tenantTag(tenantId: string | null): string {
+  if (tenantId === null) return NO_TENANT_TAG;
+  return createHash('sha256').update(`fleet-audit-tenant\n${tenantId}`).digest('hex');
+}
+
+export const NO_TENANT_TAG = '-';
+
+export function linkHash(previousHash: string, position: number, tag: string, digest: string): string {
+  return createHash('sha256').update(`${previousHash}\n${position}\n${tag}\n${digest}`).digest('hex');
 }
 
 /** The link of an event appended after `previousHash`. */
@@ -73,10 +76,10 @@ export function linkOf(previousHash: string, event: ChainedEvent): ChainLink {
   const digest = eventDigest(event);
   return {
     position: event.position,
-    tenantId: event.tenantId,
+    tenantTag: tenantTag(event.tenantId),
     previousHash,
     digest,
-    hash: linkHash(previousHash, event.position, event.tenantId, digest),
+    hash: linkHash(previousHash, event.position, tenantTag(event.tenantId), digest),
   };
 }
 
@@ -92,7 +95,7 @@ export function linkProblem(
   if (link.position !== expected.position) return `position ${expected.position} is missing`;
   if (link.previousHash !== expected.previousHash) return 'its previous hash is not the hash before it';
   if (digest !== undefined && digest !== link.digest) return 'the event does not match its digest';
-  if (linkHash(link.previousHash, link.position, link.tenantId, link.digest) !== link.hash)
+  if (linkHash(link.previousHash, link.position, link.tenantTag, link.digest) !== link.hash)
     return 'its hash does not match';
   return undefined;
 }

@@ -76,5 +76,6 @@ export function parsePublicKey(text: string): KeyObject {
 }
 
 export function publicKeyPem(key: KeyObject): string {
-  return createPublicKey(key).export({ format: 'pem', type: 'spki' }).toString();
+  const publicKey = key.type === 'public' ? key : createPublicKey(key);
+  return publicKey.export({ format: 'pem', type: 'spki' }).toString();
 }

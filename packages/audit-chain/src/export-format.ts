@@ -35,7 +35,8 @@ export interface ExportEvent {
 export interface ExportLink {
   kind: 'link';
   position: number;
-  tenantId: string | null;
+  /** The one-way tag of the event's tenant (tenantTag), never its id. */
+  tenantTag: string;
   previousHash: string;
   digest: string;
   hash: string;

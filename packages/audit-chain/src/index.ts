@@ -4,6 +4,8 @@ export {
   linkHash,
   linkOf,
   linkProblem,
+  NO_TENANT_TAG,
+  tenantTag,
   type ChainedEvent,
   type ChainLink,
 } from './chain-links.js';

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { eventDigest, GENESIS_HASH, linkHash } from './chain-links.js';
+import { eventDigest, GENESIS_HASH, linkHash, tenantTag } from './chain-links.js';
 import { checkpointSignedBy, type Checkpoint } from './checkpoint.js';
 import {
   EXPORT_FORMAT,
@@ -139,21 +139,28 @@ export class ExportVerifier {
     } catch {
       return this.#fail(null, 'the event is malformed');
     }
-    this.#acceptLink(event.position, event.tenantId, line.previousHash, digest, line.hash, 'event');
+    this.#acceptLink(
+      event.position,
+      tenantTag(event.tenantId),
+      line.previousHash,
+      digest,
+      line.hash,
+      'event',
+    );
   }
 
   #acceptLinkOnly(line: ExportLink): void {
     const tenant = this.#header!.tenantId;
-    if (line.reason === 'other-tenant' && (tenant === null || line.tenantId === tenant))
+    if (line.reason === 'other-tenant' && (tenant === null || line.tenantTag === tenantTag(tenant)))
       return this.#fail(line.position, "an event of the export's own tenant is left out");
     if (line.reason !== 'other-tenant' && line.reason !== 'pruned')
       return this.#fail(line.position, 'a link gives no valid reason for leaving its event out');
-    this.#acceptLink(line.position, line.tenantId, line.previousHash, line.digest, line.hash, 'link');
+    this.#acceptLink(line.position, line.tenantTag, line.previousHash, line.digest, line.hash, 'link');
   }
 
   #acceptLink(
     position: number,
-    tenantId: string | null,
+    tag: string,
     previousHash: string,
     digest: string,
     hash: string,
@@ -166,7 +173,7 @@ export class ExportVerifier {
       return this.#fail(position, 'the line is past the range of the header');
     if (previousHash !== this.#hash)
       return this.#fail(position, 'its previous hash is not the hash before it');
-    if (linkHash(previousHash, position, tenantId ?? null, digest) !== hash)
+    if (typeof tag !== 'string' || linkHash(previousHash, position, tag, digest) !== hash)
       return this.#fail(
         position,
         kind === 'event' ? 'the event does not match its hash' : 'the link does not match its hash',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { checkpointSignedBy, eventDigest, linkHash } from '@fleet/audit-chain';
+import { checkpointSignedBy, eventDigest, linkHash, tenantTag } from '@fleet/audit-chain';
 import type { OutboxEvent } from '@fleet/outbox';
 import type { Engine } from '@fleet/service-kit';
 import { openAuditTestDatabase, type AuditTestDatabase } from '../../../../test/support/audit-database.js';
@@ -72,7 +72,9 @@ describe.each(engines)('the audit store on $engine', ({ engine, enabled }) => {
       for (const [index, row] of rows.entries()) {
         expect(row.previous_hash).toBe(index === 0 ? '0'.repeat(64) : rows[index - 1]!.hash);
         expect(row.digest).toBe(eventDigest(chainedEventOf(row)));
-        expect(row.hash).toBe(linkHash(row.previous_hash, row.position, row.tenant_id, row.digest));
+        expect(row.hash).toBe(
+          linkHash(row.previous_hash, row.position, tenantTag(row.tenant_id), row.digest),
+        );
       }
       expect(await verify()).toMatchObject({ ok: true, checked: 4, events: 4, firstBrokenPosition: null });
     },
@@ -257,7 +259,7 @@ describe.each(engines)('the audit store on $engine', ({ engine, enabled }) => {
         const statements: string[] = [];
         for (const row of rows) {
           const digest = eventDigest(chainedEventOf(row));
-          const hash = linkHash(previous, row.position, row.tenant_id, digest);
+          const hash = linkHash(previous, row.position, tenantTag(row.tenant_id), digest);
           statements.push(
             `update audit_link set previous_hash = '${previous}', digest = '${digest}', hash = '${hash}' where position = ${row.position}`,
           );

@@ -5,6 +5,7 @@ import {
   eventDigest,
   GENESIS_HASH,
   linkProblem,
+  tenantTag,
   type Checkpoint,
 } from '@fleet/audit-chain';
 import type { AuditDatabase } from '../database/schema.js';
@@ -140,7 +141,7 @@ export async function verifyAuditLog(
       const problem = linkProblem(
         {
           position: row.position,
-          tenantId: row.tenant_id,
+          tenantTag: tenantTag(row.tenant_id),
           previousHash: row.previous_hash,
           digest: row.digest,
           hash: row.hash,

@@ -3,6 +3,7 @@ import {
   EXPORT_FORMAT,
   EXPORT_VERSION,
   formatExportLine,
+  tenantTag,
   type Checkpoint,
   type ExportLine,
 } from '@fleet/audit-chain';
@@ -130,7 +131,7 @@ export async function* exportLines(
         lines += formatExportLine({
           kind: 'link',
           position: row.position,
-          tenantId: row.link_tenant_id,
+          tenantTag: tenantTag(row.link_tenant_id),
           previousHash: row.previous_hash,
           digest: row.digest,
           hash: row.hash,
