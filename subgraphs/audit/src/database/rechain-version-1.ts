@@ -78,7 +78,7 @@ export async function rechainVersion1Log(db: Kysely<any>): Promise<void> {
   await sql`update chain_head set position = ${position}, hash = ${previous} where id = 1`.execute(db);
 }
 
-function version1Hash(previousHash: string, row: Version1Row): string {
+export function version1Hash(previousHash: string, row: Version1Row): string {
   const covered = {
     position: Number(row.position),
     id: row.id,
