@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '@fleet/request-signing';
 
 /**
@@ -41,34 +41,46 @@ export interface ChainLink {
   hash: string;
 }
 
+/**
+ * SHA-256 of the canonical JSON of everything recorded about the event (the text equals
+ * canonicalJson of the whole event, which a test checks).
+ */
 export function eventDigest(event: ChainedEvent): string {
-  const covered = {
-    position: event.position,
-    id: event.id,
-    source: event.source,
-    aggregateType: event.aggregateType,
-    aggregateId: event.aggregateId,
-    sequence: event.sequence,
-    type: event.type,
-    tenantId: event.tenantId,
-    actor: { kind: event.actor.kind, id: event.actor.id },
-    occurredAt: event.occurredAt,
-    recordedAt: event.recordedAt,
-    payload: event.payload,
-  };
-  return createHash('sha256').update(canonicalJson(covered)).digest('hex');
+  return digestWithPayloadText(event, canonicalJson(event.payload));
+}
+
+/**
+ * The same digest, given the payload's canonical JSON text as audit stores it: verifying the
+ * log then hashes what it reads, parsing nothing. The envelope's keys are fixed, so they are
+ * written here in their sorted order.
+ */
+export function digestWithPayloadText(event: Omit<ChainedEvent, 'payload'>, payloadText: string): string {
+  const text =
+    `{"actor":{"id":${JSON.stringify(event.actor.id)},"kind":${JSON.stringify(event.actor.kind)}}` +
+    `,"aggregateId":${JSON.stringify(event.aggregateId)}` +
+    `,"aggregateType":${JSON.stringify(event.aggregateType)}` +
+    `,"id":${JSON.stringify(event.id)}` +
+    `,"occurredAt":${JSON.stringify(event.occurredAt)}` +
+    `,"payload":${payloadText}` +
+    `,"position":${JSON.stringify(event.position)}` +
+    `,"recordedAt":${JSON.stringify(event.recordedAt)}` +
+    `,"sequence":${JSON.stringify(event.sequence)}` +
+    `,"source":${JSON.stringify(event.source)}` +
+    `,"tenantId":${JSON.stringify(event.tenantId)}` +
+    `,"type":${JSON.stringify(event.type)}}`;
+  return hash('sha256', text);
 }
 
 /** The one-way tag of a tenant in the links; "-" for events of no tenant. */
 export function tenantTag(tenantId: string | null): string {
   if (tenantId === null) return NO_TENANT_TAG;
-  return createHash('sha256').update(`fleet-audit-tenant\n${tenantId}`).digest('hex');
+  return hash('sha256', `fleet-audit-tenant\n${tenantId}`);
 }
 
 export const NO_TENANT_TAG = '-';
 
 export function linkHash(previousHash: string, position: number, tag: string, digest: string): string {
-  return createHash('sha256').update(`${previousHash}\n${position}\n${tag}\n${digest}`).digest('hex');
+  return hash('sha256', `${previousHash}\n${position}\n${tag}\n${digest}`);
 }
 
 /** The link of an event appended after `previousHash`. */

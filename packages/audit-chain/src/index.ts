@@ -1,4 +1,5 @@
 export {
+  digestWithPayloadText,
   eventDigest,
   GENESIS_HASH,
   linkHash,

@@ -162,7 +162,7 @@ describe.each(engines)('the audit store on $engine', ({ engine, enabled }) => {
     // the privilege, but for deleting events, which it may do only under a retention seal.
     const refusedBy = engine === 'postgres' ? /permission denied/ : /append-only/;
     const attempts: [ReturnType<typeof sql>, RegExp][] = [
-      [sql`update audit_event set payload = '{}'::jsonb where position = 1`, refusedBy],
+      [sql`update audit_event set payload = '{}' where position = 1`, refusedBy],
       [sql`delete from audit_event where position = 1`, /not covered by a retention seal/],
       [sql`update audit_link set hash = 'x' where position = 1`, refusedBy],
       [sql`delete from audit_link where position = 2`, refusedBy],
@@ -194,7 +194,7 @@ describe.each(engines)('the audit store on $engine', ({ engine, enabled }) => {
     const cases: [string, string[], number, RegExp][] = [
       [
         'an altered payload',
-        [`update audit_event set payload = '{"name":"evil"}'::jsonb where position = 7`],
+        [`update audit_event set payload = '{"name":"evil"}' where position = 7`],
         7,
         /digest/,
       ],
@@ -240,7 +240,7 @@ describe.each(engines)('the audit store on $engine', ({ engine, enabled }) => {
       async () => {
         // The intruder alters event 7 and recomputes every digest and hash after it: only the
         // checkpoint at 10, signed with a key the database never held, still tells.
-        await store.tamper(`update audit_event set payload = '{"name":"evil"}'::jsonb where position = 7`);
+        await store.tamper(`update audit_event set payload = '{"name":"evil"}' where position = 7`);
         const rows = await store.database.db
           .selectFrom('audit_link as l')
           .innerJoin('audit_event as e', 'e.position', 'l.position')

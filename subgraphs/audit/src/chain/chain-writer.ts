@@ -1,5 +1,12 @@
 import type { Kysely, Transaction } from 'kysely';
-import { linkOf, type ChainedEvent, type Checkpoint } from '@fleet/audit-chain';
+import {
+  digestWithPayloadText,
+  linkHash,
+  tenantTag,
+  type ChainedEvent,
+  type Checkpoint,
+} from '@fleet/audit-chain';
+import { canonicalJson } from '@fleet/request-signing';
 import type { OutboxEvent } from '@fleet/outbox';
 import type { AuditDatabase } from '../database/schema.js';
 import type { CheckpointSigner } from './checkpoint-signer.js';
@@ -51,21 +58,23 @@ export class ChainWriter {
       const recordedAt = this.#now().toISOString();
       let { position, hash } = head;
       const links: AuditDatabase['audit_link'][] = [];
-      const bodies: ChainedEvent[] = [];
+      const bodies: StoredEvent[] = [];
       for (const event of fresh) {
         position += 1;
         const chained: ChainedEvent = { ...event, position, recordedAt };
-        const link = linkOf(hash, chained);
+        const payloadText = canonicalJson(event.payload);
+        const digest = digestWithPayloadText(chained, payloadText);
+        const linked = linkHash(hash, position, tenantTag(event.tenantId), digest);
         links.push({
           position,
           event_id: event.id,
           tenant_id: event.tenantId,
-          previous_hash: link.previousHash,
-          digest: link.digest,
-          hash: link.hash,
+          previous_hash: hash,
+          digest,
+          hash: linked,
         });
-        bodies.push(chained);
-        hash = link.hash;
+        bodies.push({ ...chained, payloadText });
+        hash = linked;
       }
       for (let i = 0; i < links.length; i += ROWS_PER_INSERT) {
         await trx
@@ -198,7 +207,10 @@ function refuseReusedSequences(events: readonly OutboxEvent[]): void {
   }
 }
 
-async function insertBodies(trx: Transaction<AuditDatabase>, events: readonly ChainedEvent[]): Promise<void> {
+/** An event about to be stored, with its payload's canonical text. */
+type StoredEvent = ChainedEvent & { payloadText: string };
+
+async function insertBodies(trx: Transaction<AuditDatabase>, events: readonly StoredEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
     await trx
       .insertInto('audit_event')
@@ -214,7 +226,7 @@ async function insertBodies(trx: Transaction<AuditDatabase>, events: readonly Ch
           tenant_id: event.tenantId,
           actor_kind: event.actor.kind,
           actor_id: event.actor.id,
-          payload: JSON.stringify(event.payload),
+          payload: event.payloadText,
           occurred_at: event.occurredAt,
           recorded_at: event.recordedAt,
         })),

@@ -2,14 +2,13 @@ import type { KeyObject } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import {
   checkpointSignedBy,
-  eventDigest,
+  digestWithPayloadText,
   GENESIS_HASH,
   linkProblem,
   tenantTag,
   type Checkpoint,
 } from '@fleet/audit-chain';
 import type { AuditDatabase } from '../database/schema.js';
-import { chainedEventOf, type EventRow } from '../store/event-rows.js';
 import { checkpointOf } from './chain-writer.js';
 
 export interface LogVerification {
@@ -30,13 +29,26 @@ export interface LogVerification {
   problem: string | null;
 }
 
+/** A link with, when it is still stored, its event's body as text: what the digest covers. */
 interface JoinedRow {
   position: number;
   tenant_id: string | null;
   previous_hash: string;
   digest: string;
   hash: string;
-  body: EventRow | null;
+  body_position: number | null;
+  id: string;
+  source: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  sequence: number;
+  event_type: string;
+  body_tenant_id: string | null;
+  actor_kind: string;
+  actor_id: string | null;
+  payload: string;
+  occurred_at: string;
+  recorded_at: string;
 }
 
 /**
@@ -118,16 +130,39 @@ export async function verifyAuditLog(
   }
 
   let position = from - 1;
-  while (position < to) {
-    const rows = await page(db, position + 1, Math.min(to, position + pageSize));
+  // The next page is read while this one is checked: the database and the hashing overlap.
+  const read = (start: number) => {
+    const pending = page(db, start, Math.min(to, start + pageSize - 1));
+    pending.catch(() => undefined);
+    return pending;
+  };
+  let next = from <= to ? read(from) : undefined;
+  for (let start = from; next; start += pageSize) {
+    const rows = await next;
+    next = start + pageSize <= to ? read(start + pageSize) : undefined;
     if (rows.length === 0) return broken(position + 1, `position ${position + 1} is missing`);
     for (const row of rows) {
       const expected = { position: position + 1, previousHash };
       let digest: string | undefined;
-      if (row.body) {
-        if (row.body.position !== row.position)
+      if (row.body_position !== null) {
+        if (row.body_position !== row.position)
           return broken(expected.position, 'the event is not at its position');
-        digest = eventDigest(chainedEventOf(row.body));
+        digest = digestWithPayloadText(
+          {
+            position: row.body_position,
+            id: row.id,
+            source: row.source,
+            aggregateType: row.aggregate_type,
+            aggregateId: row.aggregate_id,
+            sequence: row.sequence,
+            type: row.event_type,
+            tenantId: row.body_tenant_id,
+            actor: { kind: row.actor_kind, id: row.actor_id },
+            occurredAt: row.occurred_at,
+            recordedAt: row.recorded_at,
+          },
+          row.payload,
+        );
       } else if (
         !seals.some(
           (seal) =>
@@ -164,7 +199,7 @@ export async function verifyAuditLog(
       position = row.position;
       previousHash = row.hash;
       result.checked++;
-      if (row.body) result.events++;
+      if (row.body_position !== null) result.events++;
       else result.pruned++;
     }
   }
@@ -174,57 +209,18 @@ export async function verifyAuditLog(
   return result;
 }
 
+/** ISO 8601 in UTC with milliseconds, as JavaScript writes it (ingest keeps years 1970-9999). */
+const ISO = 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"';
+
 async function page(db: Kysely<AuditDatabase>, from: number, to: number): Promise<JoinedRow[]> {
-  const rows = await db
-    .selectFrom('audit_link as l')
-    .leftJoin('audit_event as e', 'e.position', 'l.position')
-    .select([
-      'l.position',
-      'l.tenant_id',
-      'l.previous_hash',
-      'l.digest',
-      'l.hash',
-      sql<number | null>`e.position`.as('body_position'),
-      'e.id',
-      'e.source',
-      'e.aggregate_type',
-      'e.aggregate_id',
-      'e.sequence',
-      'e.event_type',
-      sql<string | null>`e.tenant_id`.as('body_tenant_id'),
-      'e.actor_kind',
-      'e.actor_id',
-      'e.payload',
-      'e.occurred_at',
-      'e.recorded_at',
-    ])
-    .where('l.position', '>=', from)
-    .where('l.position', '<=', to)
-    .orderBy('l.position')
-    .execute();
-  return rows.map((row) => ({
-    position: row.position,
-    tenant_id: row.tenant_id,
-    previous_hash: row.previous_hash,
-    digest: row.digest,
-    hash: row.hash,
-    body:
-      row.body_position === null
-        ? null
-        : ({
-            position: row.body_position,
-            id: row.id,
-            source: row.source,
-            aggregate_type: row.aggregate_type,
-            aggregate_id: row.aggregate_id,
-            sequence: row.sequence,
-            event_type: row.event_type,
-            tenant_id: row.body_tenant_id,
-            actor_kind: row.actor_kind,
-            actor_id: row.actor_id,
-            payload: row.payload,
-            occurred_at: row.occurred_at,
-            recorded_at: row.recorded_at,
-          } as EventRow),
-  }));
+  const { rows } = await sql<JoinedRow>`
+    select l.position, l.tenant_id, l.previous_hash, l.digest, l.hash,
+           e.position as body_position, e.id, e.source, e.aggregate_type, e.aggregate_id, e.sequence,
+           e.event_type, e.tenant_id as body_tenant_id, e.actor_kind, e.actor_id, e.payload,
+           to_char(e.occurred_at at time zone 'UTC', ${ISO}) as occurred_at,
+           to_char(e.recorded_at at time zone 'UTC', ${ISO}) as recorded_at
+    from audit_link l left join audit_event e on e.position = l.position
+    where l.position between ${from} and ${to}
+    order by l.position`.execute(db);
+  return rows;
 }

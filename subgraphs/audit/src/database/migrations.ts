@@ -43,7 +43,8 @@ export const migrations: Record<string, Migration> = {
    * (never changed; removed only under a retention seal), signed checkpoints and seals. Triggers
    * refuse what the store forbids on every engine; on PostgreSQL the service's own role also
    * loses the privileges to do it. The log of 0001 is verified and carried over into the new
-   * chain.
+   * chain. An event's payload is kept as its canonical JSON text, exactly what its digest covers,
+   * so verifying the log hashes what it reads without parsing it.
    */
   '0002-append-only-store': {
     async up(db: Kysely<any>) {
@@ -70,7 +71,7 @@ export const migrations: Record<string, Migration> = {
           tenant_id text,
           actor_kind text not null,
           actor_id text,
-          payload jsonb not null,
+          payload text not null,
           occurred_at timestamptz not null,
           recorded_at timestamptz not null,
           unique (source, aggregate_type, aggregate_id, sequence)

@@ -78,7 +78,9 @@ describe('migrating the first version of the audit log', () => {
         .select(['position', 'payload', 'recorded_at'])
         .orderBy('position')
         .execute();
-      expect(rows.map((row) => row.payload)).toEqual([1, 2, 3, 4, 5].map((n) => ({ name: `r${n}` })));
+      expect(rows.map((row) => JSON.parse(row.payload) as unknown)).toEqual(
+        [1, 2, 3, 4, 5].map((n) => ({ name: `r${n}` })),
+      );
       expect(rows[0]!.recorded_at.toISOString()).toBe('2026-01-01T00:01:01.000Z');
     } finally {
       await database.close();

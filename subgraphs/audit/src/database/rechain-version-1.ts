@@ -68,7 +68,7 @@ export async function rechainVersion1Log(db: Kysely<any>): Promise<void> {
           tenant_id, actor_kind, actor_id, payload, occurred_at, recorded_at)
         values (${expected}, ${row.id}, ${row.source}, ${row.aggregate_type}, ${row.aggregate_id}, ${event.sequence},
           ${row.event_type}, ${row.tenant_id}, ${event.actor.kind}, ${event.actor.id},
-          ${JSON.stringify(row.payload)}, ${event.occurredAt}, ${event.recordedAt})`.execute(db);
+          ${canonicalJson(row.payload)}, ${event.occurredAt}, ${event.recordedAt})`.execute(db);
       previousV1 = row.hash;
       previous = link.hash;
       position = expected;

@@ -23,7 +23,8 @@ export interface AuditDatabase {
     tenant_id: string | null;
     actor_kind: string;
     actor_id: string | null;
-    payload: ColumnType<Record<string, unknown>, string, never>;
+    /** Canonical JSON text of the entity's state after the change. */
+    payload: ColumnType<string, string, never>;
     occurred_at: ColumnType<Date, string, never>;
     recorded_at: ColumnType<Date, string, never>;
   };

@@ -115,7 +115,7 @@ describe.each(engines)('audit retention on $engine', ({ engine, enabled }) => {
       .select(['event_type', 'tenant_id', 'payload'])
       .where('source', '=', 'audit')
       .execute();
-    expect(recorded).toEqual([
+    expect(recorded.map((row) => ({ ...row, payload: JSON.parse(row.payload) as unknown }))).toEqual([
       {
         event_type: 'audit.sealed',
         tenant_id: tenantA,

@@ -19,6 +19,6 @@ export function chainedEventOf(row: EventRow): ChainedEvent {
     actor: { kind: row.actor_kind, id: row.actor_id },
     occurredAt: row.occurred_at.toISOString(),
     recordedAt: row.recorded_at.toISOString(),
-    payload: row.payload,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
   };
 }
