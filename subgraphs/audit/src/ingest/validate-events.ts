@@ -50,6 +50,8 @@ function problemOf(event: unknown, caller: string): string | undefined {
   if (typeof event.occurredAt !== 'string' || Number.isNaN(Date.parse(event.occurredAt))) {
     return 'occurredAt must be an ISO 8601 time';
   }
+  const year = new Date(event.occurredAt).getUTCFullYear();
+  if (year < 1970 || year > 9999) return 'occurredAt must be between the years 1970 and 9999';
   if (!isRecord(event.payload)) return 'payload must be an object';
   return undefined;
 }
