@@ -159,6 +159,40 @@ describe.each(await engineMatrix())('device enrollment on $engine', ({ engine, e
     expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
+  it.runIf(enabled)(
+    'renames a device and changes its site and tags, names unique in the tenant',
+    async () => {
+      const ids = Object.fromEntries(
+        (
+          await fleet.asAdmin<{ devices: { id: string; name: string }[] }>(
+            'query($t: ID!) { devices(tenantId: $t) { id name } }',
+            { t: tenantId },
+          )
+        ).data!.devices.map((device) => [device.name, device.id]),
+      );
+      const update = (id: string, input: Record<string, unknown>) =>
+        fleet.asAdmin<{ updateDevice: { name: string; site: string | null; tags: string[]; host: string } }>(
+          'mutation($id: ID!, $input: UpdateDeviceInput!) { updateDevice(id: $id, input: $input) { name site tags host } }',
+          { id, input },
+        );
+      const moved = await update(ids.core!, { name: 'core-ams', site: 'AMS', tags: ['Core'] });
+      expect(moved.data?.updateDevice).toEqual({
+        name: 'core-ams',
+        site: 'AMS',
+        tags: ['core'],
+        host: router(0).host,
+      });
+      expect(await names({ site: 'AMS' })).toEqual(['core-ams']);
+      const taken = await update(ids.core!, { name: 'edge' });
+      expect(taken.errors?.[0]).toMatchObject({
+        message: 'A device named "edge" exists already in this tenant',
+        extensions: { code: 'CONFLICT', field: 'name' },
+      });
+      expect((await update(ids.core!, { name: 'core', site: 'HQ' })).errors).toBeUndefined();
+      expect(await names({ site: 'HQ' })).toEqual(['core']);
+    },
+  );
+
   it.runIf(enabled)('holds the quota under concurrent enrollment, and frees a place on removal', async () => {
     // Two devices exist; the quota is five: of 20 parallel enrollments, exactly three get in.
     const results = await Promise.all(
@@ -186,7 +220,9 @@ describe.each(await engineMatrix())('device enrollment on $engine', ({ engine, e
       const events = await eventually(async () => {
         const all = await allAuditEvents(fleet);
         const types = all.filter((event) => event.tenantId === tenantId).map((event) => event.type);
-        return types.includes('device.removed') && types.includes('device.credentials-rotated')
+        return types.includes('device.removed') &&
+          types.includes('device.credentials-rotated') &&
+          types.includes('device.updated')
           ? all
           : undefined;
       }, 20_000);
@@ -194,6 +230,8 @@ describe.each(await engineMatrix())('device enrollment on $engine', ({ engine, e
         (event) => event.type === 'device.created' && event.payload.name === 'core',
       )!;
       expect(created.payload).toMatchObject({ identity: 'core-router', tlsMode: 'pinned', site: 'HQ' });
+      const moved = events.find((event) => event.type === 'device.updated')!;
+      expect(moved.payload).toMatchObject({ name: 'core-ams', site: 'AMS', identity: 'core-router' });
       const secrets = [PASSWORD, ROTATED];
       expect(
         findInLines(

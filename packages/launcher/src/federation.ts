@@ -112,9 +112,11 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     return requested === 0 ? undefined : requested;
   };
 
-  // Devices writes the gateway's address into enrollment scripts before the gateway starts:
-  // when any free port will do (port 0), one is chosen now.
-  if (configuredPort('gateway') === undefined) ports.set('gateway', await freePort());
+  // Some services are told a peer's address before the peer starts: devices writes the gateway's
+  // into enrollment scripts, and audit, started first, calls devices and billing to restore their
+  // entities. When any free port will do (port 0), one is chosen for each now.
+  for (const service of ['gateway', 'devices', 'billing'] as const)
+    if (configuredPort(service) === undefined) ports.set(service, await freePort());
 
   const envOf = (service: ServiceName): NodeJS.ProcessEnv => {
     const prefix = `${service.toUpperCase()}_`;
@@ -306,6 +308,9 @@ function serviceDefaults(
   if (service === 'audit') {
     for (const producer of PRODUCERS)
       defaults[`AUDIT_KEY_${producer.toUpperCase()}`] = key(`${producer}-audit`);
+    // The owners audit asks to restore their entities, signed with the same pair keys.
+    defaults.AUDIT_DEVICES_URL = urlOf('devices');
+    defaults.AUDIT_BILLING_URL = urlOf('billing');
   } else {
     defaults[`${prefix}AUDIT_URL`] = urlOf('audit');
     defaults[`${prefix}KEY_AUDIT`] = key(`${service}-audit`);

@@ -58,3 +58,21 @@ export function actorOf(principal: Principal): EventActor {
       return { kind: 'apiKey', id: principal.keyId };
   }
 }
+
+/**
+ * The sequence of an entity's last recorded change; 0 for an entity never changed. The count
+ * outlives the entity: a removed entity still has its history.
+ */
+export async function lastSequenceOf(
+  db: Kysely<OutboxTables>,
+  aggregateType: string,
+  aggregateId: string,
+): Promise<number> {
+  const row = await db
+    .selectFrom('outbox_sequence')
+    .select('last_sequence')
+    .where('aggregate_type', '=', aggregateType)
+    .where('aggregate_id', '=', aggregateId)
+    .executeTakeFirst();
+  return row?.last_sequence ?? 0;
+}

@@ -52,6 +52,7 @@ export {
   closeGracefully,
   createHttpServer,
   HttpError,
+  httpErrorOf,
   listen,
   pathnameOf,
   readBody,

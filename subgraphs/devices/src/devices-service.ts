@@ -1,6 +1,6 @@
 import { applyMiddleware } from 'graphql-middleware';
 import { keyProviderFromConfig } from '@fleet/envelope';
-import { createOutboxRelay } from '@fleet/outbox';
+import { createOutboxRelay, restoreRoute } from '@fleet/outbox';
 import { startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
 import { permissions } from './access/permissions.js';
 import type { DevicesConfig } from './config.js';
@@ -178,7 +178,13 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
           poller,
           { start: () => undefined, stop: () => bus.close() },
         ],
-        routes: enrollmentRoutes(config.KEY_GATEWAY, enrollments),
+        routes: {
+          ...enrollmentRoutes(config.KEY_GATEWAY, enrollments),
+          // Audit's restores, signed with the key devices ships its events to audit with.
+          ...restoreRoute(config.KEY_AUDIT, {
+            device: (restore, request) => devices.restore(restore, request.principal),
+          }),
+        },
       };
     },
   });

@@ -5,7 +5,7 @@ import type { BackupRow } from './backups/backup-store.js';
 import type { Backups } from './backups/backups.js';
 import type { DriftChecks } from './drift/drift-checks.js';
 import type { DriftRow } from './drift/drift-store.js';
-import type { CreateDeviceInput } from './registry/device-input.js';
+import type { CreateDeviceInput, UpdateDeviceInput } from './registry/device-input.js';
 import type { CreateEnrollmentInput, Enrollments } from './enrollment/enrollments.js';
 import type { DeviceRegistry, DeviceRow } from './registry/device-registry.js';
 import type { JobRow, JobStore } from './provisioning/job-store.js';
@@ -272,6 +272,11 @@ export const resolvers: GraphQLResolverMap<DevicesContext> = {
       args: { input: CreateDeviceInput },
       { devices, request }: DevicesContext,
     ) => toGraphQL(await devices.create(args.input, request.principal)),
+    updateDevice: async (
+      _: unknown,
+      args: { id: string; input: UpdateDeviceInput },
+      { devices, request }: DevicesContext,
+    ) => toGraphQL(await devices.update(args.id, args.input, request.principal)),
     rotateDeviceCredentials: async (
       _: unknown,
       args: { id: string; username: string; password: string },

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors/errors.js';
 import type { Logger } from '../logging/logger.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -7,8 +9,10 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Prom
 const CODES: Record<number, string> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   500: 'INTERNAL_SERVER_ERROR',
@@ -18,16 +22,40 @@ const CODES: Record<number, string> = {
 /** An error whose status and message are meant for the client. */
 export class HttpError extends Error {
   readonly status: number;
+  /** The code the body carries; by default the status's own (`BAD_REQUEST` for 400). */
+  readonly code: string;
 
-  constructor(status: number, message: string) {
+  constructor(status: number, message: string, code?: string) {
     super(message);
     this.status = status;
+    this.code = code ?? CODES[status] ?? 'ERROR';
   }
 
   /** The answer's body: the GraphQL error shape, so clients read every refusal alike. */
   toBody(): { errors: { message: string; extensions: { code: string } }[] } {
-    return { errors: [{ message: this.message, extensions: { code: CODES[this.status] ?? 'ERROR' } }] };
+    return { errors: [{ message: this.message, extensions: { code: this.code } }] };
   }
+}
+
+/** The statuses of the GraphQL errors a plain HTTP endpoint passes on as they are. */
+const STATUS_OF_CODE: Record<string, number> = {
+  [ErrorCode.badUserInput]: 400,
+  [ErrorCode.forbidden]: 403,
+  [ErrorCode.notFound]: 404,
+  [ErrorCode.conflict]: 409,
+  [ErrorCode.unavailable]: 503,
+};
+
+/**
+ * The refusal a domain error makes at an endpoint other than /graphql: a BadUserInputError is a
+ * 400, a NotFoundError a 404 and so on, with the error's own message and code. Undefined for any
+ * other error, which the server answers as an internal one.
+ */
+export function httpErrorOf(error: unknown): HttpError | undefined {
+  if (!(error instanceof GraphQLError)) return undefined;
+  const code = String(error.extensions.code);
+  const status = STATUS_OF_CODE[code];
+  return status === undefined ? undefined : new HttpError(status, error.message, code);
 }
 
 /**

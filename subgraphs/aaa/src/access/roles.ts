@@ -23,6 +23,8 @@ export const TENANT_SCOPES = [
   'billing:read',
   'billing:write',
   'audit:read',
+  // Restoring an entity through audit: the owning service still checks its own write scope.
+  'audit:restore',
 ] as const;
 export type TenantScope = (typeof TENANT_SCOPES)[number];
 
@@ -43,6 +45,7 @@ const GRANTS: Record<Role, readonly string[]> = {
     'devices:write',
     'billing:read',
     'audit:read',
+    'audit:restore',
   ],
   operator: ['tenant:read', 'devices:read', 'devices:write'],
   viewer: ['tenant:read', 'devices:read'],

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { actorOf, outboxTablesOf, recordEvent } from '@fleet/outbox';
+import { actorOf, outboxTablesOf, recordEvent, type EventActor } from '@fleet/outbox';
 import { BadUserInputError, type Principal } from '@fleet/service-kit';
 import type { BillingDatabase } from '../database/schema.js';
 
@@ -43,23 +43,31 @@ export class PlanCatalog {
     if (!UUID.test(tenantId)) throw new BadUserInputError('tenantId must be a UUID', 'tenantId');
     const plan = await this.get(planId);
     if (!plan) throw new BadUserInputError(`There is no plan "${planId}"`, 'planId');
-    const tenant = tenantId.toLowerCase();
-    await this.#db.transaction().execute(async (trx) => {
+    await this.setPlan(tenantId.toLowerCase(), plan, 'subscription.plan_changed', actorOf(principal));
+    return plan;
+  }
+
+  /**
+   * Puts a tenant (its id in lower case) on a plan and records the change as `type`, in one
+   * transaction; answers the event's id.
+   */
+  async setPlan(tenantId: string, plan: PlanRow, type: string, actor: EventActor): Promise<string> {
+    const eventId = await this.#db.transaction().execute(async (trx) => {
       await trx
         .insertInto('tenant_plan')
-        .values({ tenant_id: tenant, plan_id: plan.id })
+        .values({ tenant_id: tenantId, plan_id: plan.id })
         .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ plan_id: plan.id, changed_at: new Date() }))
         .execute();
-      await recordEvent(outboxTablesOf(trx), {
+      return recordEvent(outboxTablesOf(trx), {
         aggregateType: 'subscription',
-        aggregateId: tenant,
-        type: 'subscription.plan_changed',
-        tenantId: tenant,
-        actor: actorOf(principal),
-        payload: { tenantId: tenant, planId: plan.id },
+        aggregateId: tenantId,
+        type,
+        tenantId,
+        actor,
+        payload: { tenantId, planId: plan.id },
       });
     });
     this.#onEvent();
-    return plan;
+    return eventId;
   }
 }

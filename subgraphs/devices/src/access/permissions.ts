@@ -53,6 +53,7 @@ export const rules: IRules = {
   Mutation: {
     createDevice: scopeInArgument('devices:write', inputTenantArgument),
     // The device's tenant is known only once it is read: the registry checks devices:write there.
+    updateDevice: isSignedIn,
     rotateDeviceCredentials: isSignedIn,
     removeDevice: isSignedIn,
     createEnrollment: scopeInArgument('devices:write', inputTenantArgument),

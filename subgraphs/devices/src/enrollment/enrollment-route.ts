@@ -1,13 +1,4 @@
-import { GraphQLError } from 'graphql';
-import { HttpError, sendJson, type SignedRoute } from '@fleet/service-kit';
-
-/** The refusals a claim may meet, as HTTP statuses; anything else is an internal error. */
-const STATUS: Record<string, number> = {
-  BAD_USER_INPUT: 400,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  SERVICE_UNAVAILABLE: 503,
-};
+import { HttpError, httpErrorOf, sendJson, type SignedRoute } from '@fleet/service-kit';
 import type { Enrollments } from './enrollments.js';
 
 /**
@@ -39,9 +30,7 @@ export function enrollmentRoutes(gatewayKey: Buffer, enrollments: Enrollments): 
           );
           sendJson(res, 200, { enrolled: true, deviceId: device.id, name: device.name });
         } catch (error) {
-          const status = error instanceof GraphQLError ? STATUS[String(error.extensions.code)] : undefined;
-          if (status) throw new HttpError(status, error instanceof Error ? error.message : 'Refused');
-          throw error;
+          throw httpErrorOf(error) ?? error;
         }
       },
     },

@@ -36,6 +36,9 @@ export interface ValidDevice {
   tags: string[];
 }
 
+/** What a device is called and where it belongs. */
+type DeviceDetails = Pick<ValidDevice, 'tenantId' | 'name' | 'site' | 'tags'>;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
 const HOST_NAME =
@@ -57,7 +60,7 @@ export function validateDeviceDetails(input: {
   name: string;
   site?: string | null;
   tags?: readonly string[] | null;
-}): Pick<ValidDevice, 'tenantId' | 'name' | 'site' | 'tags'> {
+}): DeviceDetails {
   if (!isUuid(input.tenantId)) throw new BadUserInputError('tenantId must be a UUID', 'tenantId');
   return {
     tenantId: input.tenantId.toLowerCase(),
@@ -65,6 +68,51 @@ export function validateDeviceDetails(input: {
     site: input.site == null ? null : printable(input.site.trim(), 64, 'site'),
     tags: validateTags(input.tags ?? []),
   };
+}
+
+/** What `updateDevice` changes: left out, a field stays as it is. */
+export interface UpdateDeviceInput {
+  /** A device always has a name: null is refused. */
+  name?: string | null;
+  /** null clears the site. */
+  site?: string | null;
+  /** null or [] clears the tags. */
+  tags?: readonly string[] | null;
+}
+
+/** A device's details after an update, checked as createDevice checks them. */
+export function validateDeviceUpdate(current: DeviceDetails, input: UpdateDeviceInput): DeviceDetails {
+  if (input.name === undefined && input.site === undefined && input.tags === undefined)
+    throw new BadUserInputError('Give at least one of name, site and tags to change', 'input');
+  if (input.name === null) throw new BadUserInputError('name cannot be removed, only changed', 'name');
+  return validateDeviceDetails({
+    tenantId: current.tenantId,
+    name: input.name ?? current.name,
+    site: input.site === undefined ? current.site : input.site,
+    tags: input.tags === undefined ? current.tags : (input.tags ?? []),
+  });
+}
+
+/**
+ * The details a restore brings back, read from a recorded state (an event's snapshot) and
+ * checked as input: the state may be older than today's rules, or not what an event recorded.
+ * A state without a site or tags has none.
+ */
+export function validateDeviceState(tenantId: string, state: Record<string, unknown>): DeviceDetails {
+  const { name, site, tags } = state;
+  const invalid = (message: string, field: string) =>
+    new BadUserInputError(`The state to restore is invalid: ${message}`, `state.${field}`);
+  if (typeof name !== 'string') throw invalid('name must be a string', 'name');
+  if (site !== undefined && site !== null && typeof site !== 'string')
+    throw invalid('site must be a string or null', 'site');
+  if (tags !== undefined && !(Array.isArray(tags) && tags.every((tag) => typeof tag === 'string')))
+    throw invalid('tags must be a list of strings', 'tags');
+  try {
+    return validateDeviceDetails({ tenantId, name, site: site ?? null, tags: tags ?? [] });
+  } catch (error) {
+    if (error instanceof BadUserInputError) throw invalid(error.message, String(error.extensions.field));
+    throw error;
+  }
 }
 
 /** Checks a new device; throws BadUserInputError naming the first bad field. */

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { RouterClient, type RouterClientOptions, type RouterTls } from '@fleet/router-api';
-import { actorOf, outboxTablesOf, recordEvent, type EventActor } from '@fleet/outbox';
+import {
+  actorOf,
+  lastSequenceOf,
+  outboxTablesOf,
+  recordEvent,
+  type EventActor,
+  type RestoreRequest,
+  type RestoreResult,
+} from '@fleet/outbox';
 import {
   BadUserInputError,
   ConflictError,
@@ -22,7 +30,10 @@ import {
   isUuid,
   validateCreateDevice,
   validateCredentials,
+  validateDeviceState,
+  validateDeviceUpdate,
   type CreateDeviceInput,
+  type UpdateDeviceInput,
   type ValidDevice,
 } from './device-input.js';
 
@@ -158,6 +169,57 @@ export class DeviceRegistry {
     return updated;
   }
 
+  /** Renames a device, or changes its site or tags; how the platform reaches it stays as it is. */
+  async update(id: string, input: UpdateDeviceInput, principal: Principal): Promise<DeviceRow> {
+    const device = await this.#writable(id, principal);
+    const details = validateDeviceUpdate(
+      { tenantId: device.tenant_id, name: device.name, site: device.site, tags: device.tags },
+      input,
+    );
+    const { row } = await this.#describe(device, details, 'device.updated', actorOf(principal));
+    return row;
+  }
+
+  /**
+   * Audit's restore of a device (see the restore contract in the outbox package): brings back
+   * what the device is called and where it belongs (name, site, tags) as they were in `state`,
+   * as a new change recorded as `device.restored`. How the platform reaches the router (host,
+   * port, TLS settings) and its credentials are never restored: they stay as they are now, since
+   * the router's side of them may have changed since. A removed device cannot be restored, its
+   * credentials are gone with it: it is enrolled again.
+   */
+  async restore(restore: RestoreRequest, principal: Principal): Promise<RestoreResult> {
+    const device = await this.get(restore.aggregateId);
+    if (!device) {
+      const tenantId = restore.state.tenantId;
+      const removed =
+        isUuid(restore.aggregateId) &&
+        typeof tenantId === 'string' &&
+        hasScopeIn(principal, 'devices:write', tenantId) &&
+        (await lastSequenceOf(outboxTablesOf(this.#db), 'device', restore.aggregateId.toLowerCase())) > 0;
+      if (removed)
+        throw new ConflictError(
+          'This device was removed, and its credentials with it: enroll it again instead',
+          'aggregateId',
+        );
+      throw new NotFoundError('Device');
+    }
+    if (!hasScopeIn(principal, 'devices:write', device.tenant_id)) throw new NotFoundError('Device');
+    const last = await lastSequenceOf(outboxTablesOf(this.#db), 'device', device.id);
+    if (restore.sequence > last)
+      throw new BadUserInputError(
+        `sequence ${restore.sequence} is beyond this device's history (its last change is ${last})`,
+        'sequence',
+      );
+    if (restore.state.id !== device.id)
+      throw new BadUserInputError('The state to restore is of another device', 'state.id');
+    if (restore.state.tenantId !== device.tenant_id)
+      throw new BadUserInputError('The state to restore is of another tenant', 'state.tenantId');
+    const details = validateDeviceState(device.tenant_id, restore.state);
+    const { row, eventId } = await this.#describe(device, details, 'device.restored', actorOf(principal));
+    return { eventId, state: snapshot(row) };
+  }
+
   async remove(id: string, principal: Principal): Promise<boolean> {
     const device = await this.#writable(id, principal);
     await this.#db.transaction().execute(async (trx) => {
@@ -244,6 +306,38 @@ export class DeviceRegistry {
     return device;
   }
 
+  /**
+   * Sets what a device is called and where it belongs, and records the change as `type`, in one
+   * transaction. A name another device of the tenant has is a conflict.
+   */
+  async #describe(
+    device: DeviceRow,
+    details: Pick<ValidDevice, 'name' | 'site' | 'tags'>,
+    type: string,
+    actor: EventActor,
+  ): Promise<{ row: DeviceRow; eventId: string }> {
+    let described: { row: DeviceRow; eventId: string };
+    try {
+      described = await this.#db.transaction().execute(async (trx) => {
+        const row = await trx
+          .updateTable('device')
+          .set({ name: details.name, site: details.site, tags: details.tags, updated_at: sql<Date>`now()` })
+          .where('id', '=', device.id)
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) throw new NotFoundError('Device');
+        return { row, eventId: await this.#record(trx, row, type, actor) };
+      });
+    } catch (error) {
+      // The unique (tenant, name) index: another device took the name, however recently.
+      if ((error as { code?: string }).code === '23505')
+        throw new ConflictError(`A device named "${details.name}" exists already in this tenant`, 'name');
+      throw error;
+    }
+    this.#options.onEvent();
+    return described;
+  }
+
   /** Reaches the router, inside the networks the service may reach. */
   async #reach(
     name: string,
@@ -293,8 +387,13 @@ export class DeviceRegistry {
     );
   }
 
-  async #record(trx: Transaction<DevicesDatabase>, device: DeviceRow, type: string, actor: EventActor) {
-    await recordEvent(outboxTablesOf(trx), {
+  async #record(
+    trx: Transaction<DevicesDatabase>,
+    device: DeviceRow,
+    type: string,
+    actor: EventActor,
+  ): Promise<string> {
+    return recordEvent(outboxTablesOf(trx), {
       aggregateType: 'device',
       aggregateId: device.id,
       type,
