@@ -1,6 +1,6 @@
 import { allow, rule, type IRules } from 'graphql-shield';
 import { accessRules, denyByDefault, isPlatformReader, type SignedRequest } from '@fleet/service-kit';
-import { canSeeEvent } from './policy.js';
+import { canSeeEvent, eventScopeOf } from './policy.js';
 
 /** What the rules read from the context: the request the gateway signed, with its principal. */
 interface RuleContext {
@@ -19,9 +19,38 @@ const platformReader = rule({ cache: 'contextual' })((_parent, _args, ctx: RuleC
   isPlatformReader(ctx.request.principal),
 );
 
-/** Every event is checked against its own tenant, whichever path reached it. */
+/** Anyone who may read some events: platform readers, and anyone with audit:read in their tenant. */
+const auditReader = rule({ cache: 'contextual' })(
+  (_parent, _args, ctx: RuleContext) => eventScopeOf(ctx.request.principal) !== null,
+);
+
+/**
+ * The log's list, for an audit reader whose filter stays in its scope: a tenant's auditor naming
+ * another tenant is refused rather than answered with an empty page, so that an empty page always
+ * means that nothing matched.
+ */
+const auditReaderOfFilter = rule({ cache: 'no_cache' })((
+  _parent,
+  args: { filter?: { tenantId?: unknown } | null },
+  ctx: RuleContext,
+) => {
+  const scope = eventScopeOf(ctx.request.principal);
+  const tenantId = args.filter?.tenantId;
+  if (!scope) return false;
+  return scope.kind === 'all' || tenantId === null || tenantId === undefined || tenantId === scope.tenantId;
+});
+
+/** Every event (and state of an entity) is checked against its own tenant, whichever path reached it. */
 const eventVisible = rule({ cache: 'no_cache' })((parent: EventParent, _args, ctx: RuleContext) =>
   canSeeEvent(ctx.request.principal, parent.tenantId),
+);
+
+/** A diff shows both states: the caller must be able to see each of them. */
+const diffVisible = rule({ cache: 'no_cache' })(
+  (parent: { before: EventParent | null; after: EventParent | null }, _args, ctx: RuleContext) =>
+    [parent.before, parent.after].every(
+      (state) => state === null || canSeeEvent(ctx.request.principal, state.tenantId),
+    ),
 );
 
 /**
@@ -32,18 +61,30 @@ export const rules: IRules = {
   Query: {
     _service: allow,
     _entities: allow,
-    auditEvents: platformReader,
+    auditEvents: auditReaderOfFilter,
+    entityHistory: auditReader,
+    entityAt: auditReader,
+    entityDiff: auditReader,
     verifyAuditChain: platformReader,
   },
   _Service: allow,
   AuditEvent: { '*': eventVisible },
   // An actor is reached only through its event, which was checked already.
   AuditActor: isSignedIn,
+  // Pages are reached only through a checked list, and every event in them is checked itself.
+  AuditEventConnection: isSignedIn,
+  AuditEventEdge: isSignedIn,
+  PageInfo: isSignedIn,
+  // A state shows what its last event recorded, and carries that event's tenant: checked alike.
+  EntityState: { '*': eventVisible },
+  EntityDiff: { '*': diffVisible },
+  // A change is reached only through its diff, which was checked already.
+  FieldChange: isSignedIn,
   ChainVerification: platformReader,
   Device: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,
-    // The resolver keeps only the events the caller may see (see canSeeEvent).
+    // The resolver reads only the events of the caller's scope (see eventScopeOf).
     history: isSignedIn,
   },
 };
