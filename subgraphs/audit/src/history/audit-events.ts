@@ -1,11 +1,11 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { BadUserInputError, ForbiddenError } from '@fleet/service-kit';
 import type { EventScope } from '../access/policy.js';
 import type { AuditDatabase } from '../database/schema.js';
 import { eventConnection, pageSize } from './connection.js';
 import { decodeCursor } from './cursor.js';
 import { parseInstant } from './instant.js';
-import { scopedEvents } from './recorded-events.js';
+import { scopedEvents, withLinks } from './recorded-events.js';
 import { textArgument } from './text-argument.js';
 
 export interface AuditEventFilter {
@@ -72,9 +72,12 @@ export async function auditEventsPage(db: Kysely<AuditDatabase>, scope: EventSco
   if (from) query = query.where('e.occurred_at', '>=', from);
   if (to) query = query.where('e.occurred_at', '<', to);
   if (after !== undefined) query = query.where('e.position', descending ? '<' : '>', after);
-  const rows = await query
-    .orderBy('e.position', descending ? 'desc' : 'asc')
-    .limit(size + 1)
-    .execute();
+  // Times follow positions closely, and PostgreSQL, taking them for independent, walks the log
+  // by position looking for a closed range's events: from the head, past every later event (a
+  // day a year back costs 100 ms over a million events). Ordering on an expression of the
+  // position rather than the column itself leaves it the occurred index instead: the range's
+  // events, then the page's among them (a day's events in 3 ms; a month's, 86,000, in 30).
+  const order = from && to ? sql<number>`e.position + 0` : sql<number>`e.position`;
+  const rows = await withLinks(db, query.orderBy(order, descending ? 'desc' : 'asc').limit(size + 1));
   return eventConnection(rows, size, (row) => [row.position]);
 }

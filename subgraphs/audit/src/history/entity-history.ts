@@ -3,7 +3,7 @@ import type { EventScope } from '../access/policy.js';
 import type { AuditDatabase } from '../database/schema.js';
 import { eventConnection, pageSize } from './connection.js';
 import { decodeCursor } from './cursor.js';
-import { scopedEvents } from './recorded-events.js';
+import { scopedEvents, withLinks } from './recorded-events.js';
 import { textArgument } from './text-argument.js';
 
 export interface EntityHistoryArgs {
@@ -58,8 +58,6 @@ export async function entityHistoryPage(
     const [sequence, position] = decodeCursor(args.after, 2, 'after') as [number, number];
     after = { sequence, position };
   }
-  const rows = await entityEvents(db, scope, entityType, entityId, after)
-    .limit(size + 1)
-    .execute();
+  const rows = await withLinks(db, entityEvents(db, scope, entityType, entityId, after).limit(size + 1));
   return eventConnection(rows, size, (row) => [row.sequence, row.position]);
 }

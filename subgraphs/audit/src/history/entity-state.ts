@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { EventScope } from '../access/policy.js';
 import type { AuditDatabase } from '../database/schema.js';
 import { entityEvents } from './entity-history.js';
-import { recordedEventOf, type RecordedEvent } from './recorded-events.js';
+import { recordedEventOf, withLinks, type RecordedEvent } from './recorded-events.js';
 
 /** What the fold reads of an event: its place in the entity's history, its type and its payload. */
 export interface StateChange {
@@ -87,10 +87,12 @@ export async function entityStateAt(
 ): Promise<EntityStateAt | null> {
   let folded = null as FoldedEntity<RecordedEvent> | null;
   for (;;) {
-    const rows = await entityEvents(db, scope, entityType, entityId, folded?.event)
-      .where('e.occurred_at', '<=', asOf)
-      .limit(FOLD_PAGE)
-      .execute();
+    const rows = await withLinks(
+      db,
+      entityEvents(db, scope, entityType, entityId, folded?.event)
+        .where('e.occurred_at', '<=', asOf)
+        .limit(FOLD_PAGE),
+    );
     folded = foldEntityState(rows.map(recordedEventOf), folded);
     if (rows.length < FOLD_PAGE) break;
   }

@@ -8,7 +8,7 @@ import { diffStates } from './entity-diff.js';
 import { entityEvents, entityHistoryPage, type EntityHistoryArgs } from './entity-history.js';
 import { entityStateAt, type EntityStateAt } from './entity-state.js';
 import { parseInstant } from './instant.js';
-import { auditEventToGraphQL, recordedEventOf } from './recorded-events.js';
+import { auditEventToGraphQL, recordedEventOf, withLinks } from './recorded-events.js';
 import { textArgument } from './text-argument.js';
 
 /** What the history resolvers read from the context. */
@@ -79,7 +79,7 @@ export const historyResolvers = {
     history: async (device: { id: string }, _: unknown, { db, request }: HistoryContext) => {
       const scope = eventScopeOf(request.principal);
       if (!scope) return [];
-      const rows = await entityEvents(db, scope, 'device', device.id).execute();
+      const rows = await withLinks(db, entityEvents(db, scope, 'device', device.id));
       return rows.map((row) => auditEventToGraphQL(recordedEventOf(row)));
     },
   },
