@@ -100,7 +100,11 @@ export async function openAuditTestDatabase(engine: Engine): Promise<AuditTestDa
         signer,
         chain,
         retention,
-        sealer: new RetentionSealer(database.db, chain, retention, { sealDir, maxEventsPerSeal: 1_000, logger }),
+        sealer: new RetentionSealer(database.db, chain, retention, {
+          sealDir,
+          maxEventsPerSeal: 1_000,
+          logger,
+        }),
         exportMaxPositions: 1_000,
       };
     },

@@ -169,7 +169,7 @@ describe('the gateway under attack', () => {
       'FORBIDDEN',
       viewerToken,
     );
-    await refused('{ verifyAuditChain { ok } }', 'FORBIDDEN');
+    await refused('{ verifyAuditLog { ok } }', 'FORBIDDEN');
     // An API key reaches no further than its scopes.
     const created = await fleet.graphql<{ createApiKey: { key: string } }>(
       'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }',

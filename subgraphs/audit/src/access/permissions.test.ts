@@ -15,13 +15,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxEvent } from '@fleet/outbox';
 import { ANONYMOUS, createLogger, type Principal, type SignedRequest } from '@fleet/service-kit';
 import { openAuditTestDatabase, type AuditTestDatabase } from '../../../../test/support/audit-database.js';
+import { historyResolvers } from '../history/history-resolvers.js';
 import { resolvers, type AuditContext } from '../resolvers.js';
 import { permissions, rules } from './permissions.js';
 
 /**
  * The audit subgraph's own authorization, on its real schema and resolvers over a real (PGlite)
- * database: the whole log is for platform readers, a device's history shows each caller only the
- * events of the tenants it holds audit:read in, and nothing the rules do not name is served.
+ * database: the whole log and its verification are for platform readers, every read of it shows
+ * each caller only the events of the tenants it holds audit:read in, and nothing the rules do not
+ * name is served.
  */
 
 const logger = createLogger({ service: 'test', level: 'silent' });
@@ -65,8 +67,18 @@ const HISTORY =
   'query($id: ID!) { _entities(representations: [{ __typename: "Device", id: $id }]) { ... on Device { id history { sequence tenantId actor { kind id } } } } }';
 const DEVICE_KEY =
   'query($id: ID!) { _entities(representations: [{ __typename: "Device", id: $id }]) { ... on Device { id } } }';
-const AUDIT_EVENTS = '{ auditEvents(limit: 500) { aggregateId sequence tenantId } }';
-const VERIFY = '{ verifyAuditChain { ok checked firstBrokenPosition } }';
+const AUDIT_EVENTS = '{ auditEvents(first: 500) { edges { node { aggregateId sequence tenantId } } } }';
+const AUDIT_EVENTS_OF = 'query($t: ID) { auditEvents(filter: { tenantId: $t }) { edges { node { id } } } }';
+const ENTITY_HISTORY =
+  'query($id: ID!) { entityHistory(entityType: "device", entityId: $id) { edges { node { sequence } } } }';
+const ENTITY_AT =
+  'query($id: ID!) { entityAt(entityType: "device", entityId: $id, asOf: "2999-01-01T00:00:00Z") { sequence tenantId } }';
+const ENTITY_DIFF = `query($id: ID!) {
+  entityDiff(entityType: "device", entityId: $id, from: "2000-01-01T00:00:00Z", to: "2999-01-01T00:00:00Z") {
+    before { sequence } after { sequence } changes { path }
+  }
+}`;
+const VERIFY = '{ verifyAuditLog { ok checked firstBrokenPosition } }';
 const EVENT_ENTITY = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on AuditEvent { id } } }';
 
 /** Every error is the shield's refusal. */
@@ -145,6 +157,9 @@ describe('the audit permissions', () => {
     expectForbidden(await run(ANONYMOUS, HISTORY, { id: deviceA }));
     expectForbidden(await run(ANONYMOUS, DEVICE_KEY, { id: deviceA }));
     expectForbidden(await run(ANONYMOUS, AUDIT_EVENTS));
+    expectForbidden(await run(ANONYMOUS, ENTITY_HISTORY, { id: deviceA }));
+    expectForbidden(await run(ANONYMOUS, ENTITY_AT, { id: deviceA }));
+    expectForbidden(await run(ANONYMOUS, ENTITY_DIFF, { id: deviceA }));
     expectForbidden(await run(ANONYMOUS, VERIFY));
   });
 
@@ -165,17 +180,108 @@ describe('the audit permissions', () => {
     expectAllowed(await run(viewerA, DEVICE_KEY, { id: deviceA }));
   });
 
-  it('keeps the whole log and its verification for platform readers', async () => {
-    for (const principal of [viewerA, auditorA, auditKeyB]) {
-      expectForbidden(await run(principal, AUDIT_EVENTS));
-      expectForbidden(await run(principal, VERIFY));
-    }
-    const all = await run(platformReader, AUDIT_EVENTS);
-    expectAllowed(all);
-    expect((all.data as { auditEvents: unknown[] }).auditEvents).toHaveLength(4);
+  it('keeps the verification of the chain for platform readers', async () => {
+    for (const principal of [viewerA, auditorA, auditKeyB]) expectForbidden(await run(principal, VERIFY));
     const verified = await run(platformReader, VERIFY);
     expectAllowed(verified);
-    expect(verified.data).toEqual({ verifyAuditChain: { ok: true, checked: 4, firstBrokenPosition: null } });
+    expect(verified.data).toEqual({ verifyAuditLog: { ok: true, checked: 4, firstBrokenPosition: null } });
+  });
+
+  it("lists the whole log to platform readers, and each tenant's auditor its tenant's part", async () => {
+    const listed = async (principal: Principal) => {
+      const result = await run(principal, AUDIT_EVENTS);
+      expectAllowed(result);
+      return (
+        result.data as { auditEvents: { edges: { node: { tenantId: string | null } }[] } }
+      ).auditEvents.edges.map((edge) => edge.node.tenantId);
+    };
+    expect(await listed(platformReader)).toEqual([tenantB, tenantB, null, tenantA]);
+    expect(await listed(auditorA)).toEqual([tenantA]);
+    expect(await listed(auditKeyB)).toEqual([tenantB, tenantB]);
+    expectForbidden(await run(viewerA, AUDIT_EVENTS));
+  });
+
+  it("refuses a tenant's auditor a filter on another tenant, rather than an empty page", async () => {
+    expectAllowed(await run(auditorA, AUDIT_EVENTS_OF, { t: tenantA }));
+    expectAllowed(await run(auditorA, AUDIT_EVENTS_OF, { t: null }));
+    expectForbidden(await run(auditorA, AUDIT_EVENTS_OF, { t: tenantB }));
+    expectForbidden(await run(auditKeyB, AUDIT_EVENTS_OF, { t: tenantA }));
+    expectAllowed(await run(platformReader, AUDIT_EVENTS_OF, { t: tenantB }));
+  });
+
+  it("answers an entity's history, state and diff from the caller's tenant's events only", async () => {
+    const as = async (principal: Principal) => {
+      const history = await run(principal, ENTITY_HISTORY, { id: deviceA });
+      const at = await run(principal, ENTITY_AT, { id: deviceA });
+      const diff = await run(principal, ENTITY_DIFF, { id: deviceA });
+      for (const result of [history, at, diff]) expectAllowed(result);
+      return {
+        history: (
+          history.data as { entityHistory: { edges: { node: { sequence: number } }[] } }
+        ).entityHistory.edges.map((edge) => edge.node.sequence),
+        at: (at.data as { entityAt: unknown }).entityAt,
+        diff: (diff.data as { entityDiff: unknown }).entityDiff,
+      };
+    };
+    expect(await as(platformReader)).toEqual({
+      history: [1, 2, 3],
+      at: { sequence: 3, tenantId: tenantB },
+      diff: { before: null, after: { sequence: 3 }, changes: [{ path: 'sequence' }] },
+    });
+    expect(await as(auditorA)).toEqual({
+      history: [1],
+      at: { sequence: 1, tenantId: tenantA },
+      diff: { before: null, after: { sequence: 1 }, changes: [{ path: 'sequence' }] },
+    });
+    expect(await as(auditKeyB)).toMatchObject({ history: [3], at: { sequence: 3, tenantId: tenantB } });
+    for (const query of [ENTITY_HISTORY, ENTITY_AT, ENTITY_DIFF]) {
+      expectForbidden(await run(viewerA, query, { id: deviceA }));
+    }
+  });
+
+  it('checks a state and a diff against the tenant of the events they show', async () => {
+    const state = (tenantId: string | null) => ({ tenantId, sequence: 1 });
+    const stateSchema = applyMiddleware(
+      buildSubgraphSchema([
+        {
+          typeDefs,
+          resolvers: {
+            ...resolvers,
+            Query: {
+              ...historyResolvers.Query,
+              // Stand-ins for the resolvers, to show the rules hold even if one of them slipped.
+              entityAt: (_: unknown, args: { entityId: string }) =>
+                state(args.entityId === 'b' ? tenantB : null),
+              entityDiff: () => ({ before: state(tenantA), after: state(tenantB), changes: [] }),
+            },
+          },
+        },
+      ]),
+      permissions,
+    );
+    const runOn = (principal: Principal, source: string) =>
+      graphql({
+        schema: stateSchema,
+        source,
+        contextValue: store.context({
+          caller: 'gateway',
+          principal,
+          requestId: 'r',
+          clientAddress: '',
+          logger,
+        }),
+      });
+    const AT_OF = (id: string) =>
+      `{ entityAt(entityType: "device", entityId: "${id}", asOf: "2999-01-01T00:00:00Z") { sequence } }`;
+    const DIFF_OF =
+      '{ entityDiff(entityType: "device", entityId: "d", from: "2000-01-01T00:00:00Z", to: "2999-01-01T00:00:00Z") { changes { path } } }';
+    expectForbidden(await runOn(auditorA, AT_OF('b')));
+    expectForbidden(await runOn(auditorA, AT_OF('none')));
+    expectAllowed(await runOn(auditKeyB, AT_OF('b')));
+    expectAllowed(await runOn(platformReader, AT_OF('none')));
+    expectForbidden(await runOn(auditorA, DIFF_OF));
+    expectForbidden(await runOn(auditKeyB, DIFF_OF));
+    expectAllowed(await runOn(platformReader, DIFF_OF));
   });
 
   it('shows a platform reader every event of a device, those of no tenant included', async () => {

@@ -2,12 +2,11 @@ import { allow, rule, type IRules } from 'graphql-shield';
 import {
   accessRules,
   denyByDefault,
-  hasScopeIn,
   isPlatformAdmin,
   isPlatformReader,
   type SignedRequest,
 } from '@fleet/service-kit';
-import { canSeeEvent } from './policy.js';
+import { canSeeEvent, eventScopeOf } from './policy.js';
 
 /** What the rules read from the context: the request the gateway signed, with its principal. */
 interface RuleContext {
@@ -31,28 +30,38 @@ const platformAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: RuleCo
   isPlatformAdmin(ctx.request.principal),
 );
 
+/** Anyone who may read some events: platform readers, and anyone with audit:read in their tenant. */
+const auditReader = rule({ cache: 'contextual' })(
+  (_parent, _args, ctx: RuleContext) => eventScopeOf(ctx.request.principal) !== null,
+);
+
 /**
- * Readers of some audit log: platform readers, or holders of audit:read in their own tenant. The
- * resolvers then answer for the caller's own tenant only (auditTenantOf).
+ * The log's list, for an audit reader whose filter stays in its scope: a tenant's auditor naming
+ * another tenant is refused rather than answered with an empty page, so that an empty page always
+ * means that nothing matched.
  */
-const auditReader = rule({ cache: 'contextual' })((_parent, _args, ctx: RuleContext) => {
-  const principal = ctx.request.principal;
-  if (isPlatformReader(principal)) return true;
-  return (
-    principal.kind !== 'anonymous' &&
-    principal.tenantId !== null &&
-    hasScopeIn(principal, 'audit:read', principal.tenantId)
-  );
+const auditReaderOfFilter = rule({ cache: 'no_cache' })((
+  _parent,
+  args: { filter?: { tenantId?: unknown } | null },
+  ctx: RuleContext,
+) => {
+  const scope = eventScopeOf(ctx.request.principal);
+  const tenantId = args.filter?.tenantId;
+  if (!scope) return false;
+  return scope.kind === 'all' || tenantId === null || tenantId === undefined || tenantId === scope.tenantId;
 });
 
-/** A seal or retention answer belongs to a tenant: checked against it, whichever path reached it. */
-const tenantRecordVisible = rule({ cache: 'no_cache' })((parent: EventParent, _args, ctx: RuleContext) =>
+/** Every event (and state of an entity) is checked against its own tenant, whichever path reached it. */
+const eventVisible = rule({ cache: 'no_cache' })((parent: EventParent, _args, ctx: RuleContext) =>
   canSeeEvent(ctx.request.principal, parent.tenantId),
 );
 
-/** Every event is checked against its own tenant, whichever path reached it. */
-const eventVisible = rule({ cache: 'no_cache' })((parent: EventParent, _args, ctx: RuleContext) =>
-  canSeeEvent(ctx.request.principal, parent.tenantId),
+/** A diff shows both states: the caller must be able to see each of them. */
+const diffVisible = rule({ cache: 'no_cache' })(
+  (parent: { before: EventParent | null; after: EventParent | null }, _args, ctx: RuleContext) =>
+    [parent.before, parent.after].every(
+      (state) => state === null || canSeeEvent(ctx.request.principal, state.tenantId),
+    ),
 );
 
 /**
@@ -63,8 +72,10 @@ export const rules: IRules = {
   Query: {
     _service: allow,
     _entities: allow,
-    auditEvents: platformReader,
-    verifyAuditChain: platformReader,
+    auditEvents: auditReaderOfFilter,
+    entityHistory: auditReader,
+    entityAt: auditReader,
+    entityDiff: auditReader,
     verifyAuditLog: platformReader,
     auditSigningKeys: isSignedIn,
     auditExport: auditReader,
@@ -79,18 +90,27 @@ export const rules: IRules = {
   AuditEvent: { '*': eventVisible },
   // An actor is reached only through its event, which was checked already.
   AuditActor: isSignedIn,
-  ChainVerification: platformReader,
+  // Pages are reached only through a checked list, and every event in them is checked itself.
+  AuditEventConnection: isSignedIn,
+  AuditEventEdge: isSignedIn,
+  PageInfo: isSignedIn,
+  // A state shows what its last event recorded, and carries that event's tenant: checked alike.
+  EntityState: { '*': eventVisible },
+  EntityDiff: { '*': diffVisible },
+  // A change is reached only through its diff, which was checked already.
+  FieldChange: isSignedIn,
   AuditLogVerification: platformReader,
   // Public keys are for everyone who may verify.
   AuditSigningKey: isSignedIn,
-  // An export's tenant was decided by its resolver (auditTenantOf); checked again here.
-  AuditExport: { '*': tenantRecordVisible },
-  AuditRetention: { '*': tenantRecordVisible },
-  AuditSeal: { '*': tenantRecordVisible },
+  // An export's, a retention's or a seal's tenant was decided by its resolver (auditTenantOf):
+  // checked again here, as an event of that tenant would be.
+  AuditExport: { '*': eventVisible },
+  AuditRetention: { '*': eventVisible },
+  AuditSeal: { '*': eventVisible },
   Device: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,
-    // The resolver keeps only the events the caller may see (see canSeeEvent).
+    // The resolver reads only the events of the caller's scope (see eventScopeOf).
     history: isSignedIn,
   },
 };

@@ -84,6 +84,19 @@ export const migrations: Record<string, Migration> = {
       await sql`create index audit_event_actor on audit_event (actor_id, position)`.execute(db);
       await sql`create index audit_event_type on audit_event (event_type, position)`.execute(db);
       await sql`create index audit_event_occurred on audit_event (occurred_at, position)`.execute(db);
+      // A tenant's auditors always filter on their tenant: its combinations get their own.
+      await sql`create index audit_event_tenant_actor on audit_event (tenant_id, actor_kind, position)`.execute(
+        db,
+      );
+      await sql`create index audit_event_tenant_type on audit_event (tenant_id, event_type, position)`.execute(
+        db,
+      );
+      await sql`create index audit_event_tenant_entity on audit_event (tenant_id, aggregate_type, position)`.execute(
+        db,
+      );
+      await sql`create index audit_event_tenant_occurred on audit_event (tenant_id, occurred_at, position)`.execute(
+        db,
+      );
       await sql`create index audit_event_recorded on audit_event (tenant_id, recorded_at)`.execute(db);
       await sql`
         create table audit_checkpoint (

@@ -1,5 +1,5 @@
 import { BadUserInputError } from '@fleet/service-kit';
-import { auditTenantOf } from '../access/audit-scope.js';
+import { auditTenantOf } from '../access/policy.js';
 import type { AuditContext } from '../audit-context.js';
 import type { Selectable } from 'kysely';
 import type { AuditDatabase } from '../database/schema.js';
