@@ -1,29 +1,15 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { graphql, parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboxEvent } from '@fleet/outbox';
-import {
-  ANONYMOUS,
-  createLogger,
-  openDatabase,
-  type Database,
-  type Engine,
-  type Principal,
-  type SignedRequest,
-} from '@fleet/service-kit';
-import { createServiceDatabases, postgresSuiteEnabled } from '../../../../test/support/postgres.js';
+import { ANONYMOUS, createLogger, type Engine, type Principal, type SignedRequest } from '@fleet/service-kit';
+import { openAuditTestDatabase, type AuditTestDatabase } from '../../../../test/support/audit-database.js';
+import { postgresSuiteEnabled } from '../../../../test/support/postgres.js';
 import { permissions } from '../access/permissions.js';
 import { ALL_EVENTS, type EventScope } from '../access/policy.js';
-import { ChainWriter } from '../chain/chain-writer.js';
-import { CheckpointSigner } from '../chain/checkpoint-signer.js';
-import { migrations } from '../database/migrations.js';
-import type { AuditDatabase } from '../database/schema.js';
 import { resolvers, type AuditContext } from '../resolvers.js';
 
 /**
@@ -246,8 +232,7 @@ function expectBadInput(result: ExecutionResult, field: string): void {
 }
 
 describe.each(engines)('the audit history queries on $engine', ({ engine, enabled }) => {
-  let database: Database<AuditDatabase>;
-  let cleanup: () => Promise<void>;
+  let store: AuditTestDatabase;
   let schema: GraphQLSchema;
   const log = buildLog();
 
@@ -260,8 +245,7 @@ describe.each(engines)('the audit history queries on $engine', ({ engine, enable
       clientAddress: '',
       logger,
     };
-    const signer = new CheckpointSigner(generateKeyPairSync('ed25519').privateKey);
-    const contextValue: AuditContext = { db: database.db, request, signer };
+    const contextValue: AuditContext = store.context(request);
     return graphql({ schema, source, variableValues, contextValue });
   };
 
@@ -307,26 +291,9 @@ describe.each(engines)('the audit history queries on $engine', ({ engine, enable
 
   beforeAll(async () => {
     if (!enabled) return;
-    const dir = await mkdtemp(join(tmpdir(), 'audit-history-'));
-    if (engine === 'postgres') {
-      const { databases, drop } = await createServiceDatabases(['audit']);
-      database = await openDatabase({ url: databases.audit.url, dataDir: dir, migrations, logger });
-      cleanup = async () => {
-        await drop();
-        await rm(dir, { recursive: true, force: true });
-      };
-    } else {
-      database = await openDatabase({ url: undefined, dataDir: dir, migrations, logger });
-      cleanup = () => rm(dir, { recursive: true, force: true });
-    }
+    store = await openAuditTestDatabase(engine);
     schema = applyMiddleware(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
-    const writer = new ChainWriter(
-      database.db,
-      new CheckpointSigner(generateKeyPairSync('ed25519').privateKey),
-      {
-        checkpointEveryEvents: 1_000,
-      },
-    );
+    const writer = store.writer();
     // In batches of various sizes, as relays deliver them; one event per batch for device X.
     for (let i = 0; i < SEED; i += 13) await writer.append(log.slice(i, Math.min(i + 13, SEED)));
     for (const event of log.slice(SEED)) await writer.append([event]);
@@ -334,8 +301,7 @@ describe.each(engines)('the audit history queries on $engine', ({ engine, enable
 
   afterAll(async () => {
     if (!enabled) return;
-    await database.close();
-    await cleanup();
+    await store.close();
   });
 
   describe('auditEvents', () => {
