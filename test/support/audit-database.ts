@@ -105,6 +105,7 @@ export async function openAuditTestDatabase(engine: Engine): Promise<AuditTestDa
           maxEventsPerSeal: 1_000,
           logger,
         }),
+        owners: new Map(),
         exportMaxPositions: 1_000,
       };
     },

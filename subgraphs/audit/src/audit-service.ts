@@ -18,6 +18,7 @@ import type { AuditDatabase } from './database/schema.js';
 import { validateEvents } from './ingest/validate-events.js';
 import type { AuditContext } from './audit-context.js';
 import { resolvers } from './resolvers.js';
+import type { EntityOwners } from './restore/entity-owners.js';
 import { RetentionPolicy } from './retention/retention-policy.js';
 import { RetentionSealer } from './retention/retention-sealer.js';
 
@@ -26,6 +27,10 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
     ['aaa', config.KEY_AAA],
     ['devices', config.KEY_DEVICES],
     ['billing', config.KEY_BILLING],
+  ]);
+  const owners: EntityOwners = new Map([
+    ['devices', { url: config.DEVICES_URL, key: config.KEY_DEVICES }],
+    ['billing', { url: config.BILLING_URL, key: config.KEY_BILLING }],
   ]);
   const signer = loadCheckpointSigner({
     configuredKey: config.CHECKPOINT_KEY,
@@ -77,6 +82,7 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
           chain,
           retention,
           sealer,
+          owners,
           exportMaxPositions: config.EXPORT_MAX_POSITIONS,
         }),
         routes: { '/ingest': ingestRoute(chain, producerKeys) },

@@ -5,6 +5,7 @@ import { chainResolvers } from './chain/chain-resolvers.js';
 import { exportResolvers } from './export/export-resolvers.js';
 import { historyResolvers } from './history/history-resolvers.js';
 import { retentionResolvers } from './retention/retention-resolvers.js';
+import { restoreResolvers } from './restore/restore-resolvers.js';
 
 export type { AuditContext } from './audit-context.js';
 
@@ -17,6 +18,6 @@ export const resolvers: GraphQLResolverMap<AuditContext> = {
     ...exportResolvers.Query,
     ...retentionResolvers.Query,
   },
-  Mutation: { ...retentionResolvers.Mutation },
+  Mutation: { ...retentionResolvers.Mutation, ...restoreResolvers.Mutation },
   Device: historyResolvers.Device,
 };

@@ -25,6 +25,15 @@ const platformReader = rule({ cache: 'contextual' })((_parent, _args, ctx: RuleC
   isPlatformReader(ctx.request.principal),
 );
 
+/** Holders of audit:restore (in their own tenant; platform administrators hold it everywhere). */
+const restorer = rule({ cache: 'contextual' })((_parent, _args, ctx: RuleContext) => {
+  const principal = ctx.request.principal;
+  return (
+    isPlatformAdmin(principal) ||
+    (principal.kind !== 'anonymous' && principal.scopes.includes('audit:restore'))
+  );
+});
+
 /** Platform administrators: they set retention and enforce it. */
 const platformAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: RuleContext) =>
   isPlatformAdmin(ctx.request.principal),
@@ -83,6 +92,8 @@ export const rules: IRules = {
     auditSeals: auditReader,
   },
   Mutation: {
+    // The resolver checks audit:restore in the entity's tenant, once it knows the tenant.
+    restoreEntity: restorer,
     setAuditRetention: platformAdmin,
     enforceAuditRetention: platformAdmin,
   },
@@ -107,6 +118,7 @@ export const rules: IRules = {
   AuditExport: { '*': eventVisible },
   AuditRetention: { '*': eventVisible },
   AuditSeal: { '*': eventVisible },
+  RestoredEntity: { '*': eventVisible },
   Device: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,

@@ -28,12 +28,13 @@ function entityStateToGraphQL(state: EntityStateAt) {
   return { ...state, asOf: state.asOf.toISOString(), event: auditEventToGraphQL(state.event) };
 }
 
-interface EntityArgs {
+export interface EntityArgs {
   entityType: string;
   entityId: string;
 }
 
-function entityOf(args: EntityArgs): EntityArgs {
+/** An entity's type and id from a query's arguments, checked as text. */
+export function entityOf(args: EntityArgs): EntityArgs {
   return {
     entityType: textArgument(args.entityType, 'entityType'),
     entityId: textArgument(args.entityId, 'entityId'),
