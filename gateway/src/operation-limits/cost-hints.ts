@@ -7,6 +7,11 @@ export interface ListSizeHint {
   assumedSize?: number;
   /** Arguments that bound the list's size, in place of first/last/limit/pageSize. */
   slicingArguments?: readonly string[];
+  /**
+   * Fields of the (non-list) result whose size the slicing arguments give instead, as in a
+   * connection: `edges` is as long as `first` says.
+   */
+  sizedFields?: readonly string[];
 }
 
 /** Cost hints of a supergraph, by field coordinate (`Type.field`). */
@@ -40,13 +45,12 @@ export function costHintsOf(document: DocumentNode): CostHints {
         if (directive.name.value === listSizeName) {
           const assumedSize = wholeNumber(argumentOf(directive, 'assumedSize'));
           const slicing = argumentOf(directive, 'slicingArguments');
-          const slicingArguments =
-            slicing?.kind === Kind.LIST
-              ? slicing.values.flatMap((value) => (value.kind === Kind.STRING ? [value.value] : []))
-              : undefined;
+          const slicingArguments = stringList(slicing);
+          const sizedFields = stringList(argumentOf(directive, 'sizedFields'));
           listSizes.set(coordinate, {
             ...(assumedSize !== undefined ? { assumedSize } : {}),
             ...(slicingArguments ? { slicingArguments } : {}),
+            ...(sizedFields ? { sizedFields } : {}),
           });
         }
         if (directive.name.value === costName) {
@@ -57,6 +61,12 @@ export function costHintsOf(document: DocumentNode): CostHints {
     }
   }
   return { listSizes, weights };
+}
+
+function stringList(value: ConstValueNode | undefined): string[] | undefined {
+  return value?.kind === Kind.LIST
+    ? value.values.flatMap((item) => (item.kind === Kind.STRING ? [item.value] : []))
+    : undefined;
 }
 
 function wholeNumber(value: ConstValueNode | undefined): number | undefined {

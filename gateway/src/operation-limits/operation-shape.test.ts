@@ -60,6 +60,47 @@ describe('the shape of an operation', () => {
     expect(shape('{ users(take: 0) { id } }', undefined, 10_000, hints).cost).toBe(1 + 1);
   });
 
+  it('sizes a connection’s edges by its own slicing argument, or that argument’s default', () => {
+    const source = `
+      extend schema @link(url: "https://specs.apollo.dev/cost/v0.1", import: ["@listSize"])
+      type Query {
+        events(first: Int = 20, after: String): EventConnection!
+          @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
+      }
+      type EventConnection { edges: [Edge!]! pageInfo: PageInfo! }
+      type Edge { cursor: String! node: Event! }
+      type Event { id: ID! tags: [String!]! }
+      type PageInfo { hasNextPage: Boolean! }
+    `;
+    const connectionSchema = buildSchema(
+      source.replace(/@listSize\([^)]*\)/, '').replace(/^\s*extend schema.*$/m, ''),
+    );
+    const hints = costHintsOf(parse(source));
+    const cost = (query: string, variables?: Record<string, unknown>) => {
+      const document = parse(query);
+      return operationShape(connectionSchema, document.definitions[0] as OperationDefinitionNode, new Map(), {
+        defaultListSize: 50,
+        variables,
+        ceiling: 1_000,
+        maxFields: 100_000,
+        hints,
+      }).cost;
+    };
+    // events 1, edges 1, pageInfo 1 and hasNextPage 1; then cursor, node and id once per edge.
+    expect(cost('{ events(first: 500) { edges { cursor node { id } } pageInfo { hasNextPage } } }')).toBe(
+      1 + 1 + 500 * 3 + 1 + 1,
+    );
+    expect(cost('query($n: Int) { events(first: $n) { edges { node { id } } } }', { n: 3 })).toBe(
+      1 + 1 + 3 * 2,
+    );
+    // No argument: the schema's default for it, not the general default of 50.
+    expect(cost('{ events { edges { node { id } } } }')).toBe(1 + 1 + 20 * 2);
+    // Only the named fields take the connection's size.
+    expect(cost('{ events(first: 2) { edges { node { tags } } pageInfo { hasNextPage } } }')).toBe(
+      1 + 1 + 2 * 2 + 1 + 1,
+    );
+  });
+
   it('multiplies cost by list sizes from literals, variables and the default', () => {
     expect(shape('{ users(first: 10) { friends(limit: 3) { id } } }').cost).toBe(1 + 10 + 30);
     expect(shape('query($n: Int) { users(first: $n) { id } }', { n: 4 }).cost).toBe(1 + 4);

@@ -84,6 +84,7 @@ export function operationShape(
     depth: number,
     multiplier: number,
     path: ReadonlySet<string>,
+    sized?: SizedFields,
   ): void => {
     for (const selection of selectionSet.selections) {
       if (over()) return;
@@ -107,23 +108,32 @@ export function operationShape(
               : weight);
           shape.cost += cost;
           if (selection.selectionSet) {
-            const size =
-              field && isListType(getNullableType(field.type))
-                ? listSize(selection.arguments ?? [], options, options.hints?.listSizes.get(coordinate))
-                : 1;
+            const hint = options.hints?.listSizes.get(coordinate);
+            const isList = field !== undefined && isListType(getNullableType(field.type));
+            const size = !isList
+              ? 1
+              : sized?.names.includes(name)
+                ? sized.size
+                : listSize(selection.arguments ?? [], field, options, hint);
+            // A connection: the list fields its hint names are as long as its own arguments say.
+            const sizedBelow =
+              !isList && hint?.sizedFields
+                ? { names: hint.sizedFields, size: listSize(selection.arguments ?? [], field, options, hint) }
+                : undefined;
             walk(
               selection.selectionSet,
               field ? getNamedType(field.type) : undefined,
               depth + 1,
               multiplier * size,
               path,
+              sizedBelow,
             );
           }
           break;
         }
         case Kind.INLINE_FRAGMENT: {
           const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-          walk(selection.selectionSet, type, depth, multiplier, path);
+          walk(selection.selectionSet, type, depth, multiplier, path, sized);
           break;
         }
         case Kind.FRAGMENT_SPREAD: {
@@ -131,7 +141,7 @@ export function operationShape(
           const fragment = fragments.get(name);
           if (!fragment || path.has(name)) break;
           const type = schema.getType(fragment.typeCondition.name.value);
-          walk(fragment.selectionSet, type, depth, multiplier, new Set([...path, name]));
+          walk(fragment.selectionSet, type, depth, multiplier, new Set([...path, name]), sized);
           break;
         }
       }
@@ -149,17 +159,27 @@ function fieldOf(
   return parent.getFields()[name];
 }
 
+/** List fields below a connection, and the size its arguments give them. */
+interface SizedFields {
+  names: readonly string[];
+  size: number;
+}
+
 /**
- * The size a list field asks for: a slicing argument (literal or variable; first/last/limit/
- * pageSize unless the schema names others), else the schema's assumed size, else the default.
- * Never below 1: what is nested inside an empty list is still planned.
+ * The size a list (or connection) field asks for: a slicing argument (literal or variable;
+ * first/last/limit/pageSize unless the schema names others), else that argument's default in the
+ * schema, else the schema's assumed size, else the default. Never below 1: what is nested inside
+ * an empty list is still planned.
  */
 function listSize(
   args: readonly { name: { value: string }; value: ValueNode }[],
+  field: GraphQLField<unknown, unknown> | undefined,
   options: ShapeOptions,
   hint: ListSizeHint | undefined,
 ): number {
   const slicing = hint?.slicingArguments ? new Set(hint.slicingArguments) : SIZE_ARGUMENTS;
+  const sizeOf = (value: unknown) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= 0 ? Math.max(1, value) : undefined;
   for (const argument of args) {
     if (!slicing.has(argument.name.value)) continue;
     const value =
@@ -168,7 +188,13 @@ function listSize(
         : argument.value.kind === Kind.VARIABLE
           ? options.variables?.[argument.value.name.value]
           : undefined;
-    if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return Math.max(1, value);
+    const size = sizeOf(value);
+    if (size !== undefined) return size;
+  }
+  for (const argument of field?.args ?? []) {
+    if (!slicing.has(argument.name)) continue;
+    const size = sizeOf(argument.defaultValue);
+    if (size !== undefined) return size;
   }
   return Math.max(1, hint?.assumedSize ?? options.defaultListSize);
 }
