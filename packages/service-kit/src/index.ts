@@ -8,6 +8,7 @@ export {
   port,
   redisUrl,
   secretKey,
+  optionalString,
   secretText,
   string,
   url,

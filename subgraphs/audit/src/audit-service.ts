@@ -52,7 +52,7 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
         config.RETENTION_DEFAULT_DAYS === 0 ? null : config.RETENTION_DEFAULT_DAYS,
       );
       const sealer = new RetentionSealer(db, chain, retention, {
-        sealDir: config.SEAL_DIR || join(config.DATA_DIR, 'seals'),
+        sealDir: config.SEAL_DIR ?? join(config.DATA_DIR, 'seals'),
         maxEventsPerSeal: config.RETENTION_MAX_EVENTS_PER_SEAL,
         logger,
       });

@@ -2,7 +2,7 @@ import {
   integer,
   secretText,
   signingKey,
-  string,
+  optionalString,
   subgraphConfigSpec,
   url,
   type ConfigOf,
@@ -29,9 +29,8 @@ export const auditConfigSpec = {
   CHECKPOINT_KEY: secretText({
     doc: 'Ed25519 private key that signs checkpoints (PKCS#8 PEM, or base64url of its DER); unset means a key kept in AUDIT_DATA_DIR, made on first start.',
   }),
-  CHECKPOINT_RETIRED_KEYS: string({
+  CHECKPOINT_RETIRED_KEYS: optionalString({
     doc: 'Public keys of earlier checkpoint keys, still published to verify older checkpoints (SPKI PEM or base64url DER, comma separated).',
-    default: '',
   }),
   CHECKPOINT_EVERY_EVENTS: integer({
     doc: 'A checkpoint is signed once the chain has grown this many events past the last one...',
@@ -69,9 +68,8 @@ export const auditConfigSpec = {
     min: 100,
     max: 10_000_000,
   }),
-  SEAL_DIR: string({
+  SEAL_DIR: optionalString({
     doc: 'Where retention seals write their exports (mode 0600); unset means a seals folder in AUDIT_DATA_DIR. Keep these files: they are what was pruned.',
-    default: '',
   }),
 };
 

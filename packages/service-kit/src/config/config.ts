@@ -86,6 +86,11 @@ export function string(options: Options<string> & { pattern?: RegExp }): Variabl
   );
 }
 
+/** A text that may be left unset (undefined), such as a path with a fallback elsewhere. */
+export function optionalString(options: { doc: string }): Variable<string | undefined> {
+  return variable<string | undefined>({ ...options, optional: true }, String, (raw) => ({ value: raw }));
+}
+
 export function integer(options: Options<number> & { min: number; max: number }): Variable<number> {
   return variable<number>(options, String, (raw) => {
     if (!/^-?\d+$/.test(raw)) return { error: `must be a whole number, got "${raw}"` };
