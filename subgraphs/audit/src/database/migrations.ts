@@ -176,4 +176,19 @@ export const migrations: Record<string, Migration> = {
       await sql`drop table audit_event_v1`.execute(db);
     },
   },
+
+  /**
+   * An actor acts in one tenant, but the planner takes the two columns as independent: for a
+   * tenant's auditor filtering on an actor it expected a handful of rows and read every event of
+   * the actor through both indexes, then sorted them (4 to 20 ms at 900 events, more for a busier
+   * actor, measured over a million events), instead of walking the actor's index from the newest
+   * event. Dependency statistics (gathered by ANALYZE, as autovacuum runs it) tell it.
+   */
+  '0003-actor-tenant-statistics': {
+    async up(db: Kysely<any>) {
+      await sql`create statistics audit_event_actor_tenant (dependencies) on actor_id, tenant_id from audit_event`.execute(
+        db,
+      );
+    },
+  },
 };
