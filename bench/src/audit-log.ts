@@ -11,6 +11,7 @@ import {
   type AuditConfig,
   type AuditDatabase,
 } from '@fleet/audit';
+import { sql } from 'kysely';
 import { createLogger, loadConfig, openDatabase, type Engine } from '@fleet/service-kit';
 import { auditGraphql, ingest, ingestBody, type AuditTarget } from './audit-client.js';
 import { AuditFleet, PRODUCERS, seededRandom, type Producer } from './audit-fleet.js';
@@ -24,6 +25,7 @@ import {
   type Shape,
 } from './audit-queries.js';
 import { createBenchDatabases } from './bench-databases.js';
+import { PostgresBackends } from './postgres-backends.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { cpuPressureSeconds, machineCpu, processUsage } from './process-usage.js';
 
@@ -125,8 +127,12 @@ const freePort = () =>
     });
   });
 
-/** What a span cost: the audit process's cores, this process's, the machine's busy cores. */
-function usageMeter(pid: number) {
+/**
+ * What a span cost: the audit process's cores, this process's, the machine's busy cores, and on
+ * PostgreSQL its backends' for audit's database (`backends`).
+ */
+async function usageMeter(pid: number, backends?: PostgresBackends) {
+  const postgres = await backends?.meter();
   const start = {
     at: performance.now(),
     audit: processUsage(pid).cpuSeconds,
@@ -134,15 +140,19 @@ function usageMeter(pid: number) {
     machine: machineCpu().busySeconds,
     pressure: cpuPressureSeconds(),
   };
-  return () => {
+  return async () => {
     const seconds = (performance.now() - start.at) / 1000;
     const bench = process.cpuUsage(start.bench);
     const pressure = cpuPressureSeconds();
+    const audit = processUsage(pid).cpuSeconds;
+    const machine = machineCpu().busySeconds;
+    const postgresSeconds = postgres ? await postgres() : undefined;
     return {
       seconds,
-      auditCores: round((processUsage(pid).cpuSeconds - start.audit) / seconds),
+      auditCores: round((audit - start.audit) / seconds),
+      postgresCores: postgresSeconds === undefined ? null : round(postgresSeconds / seconds),
       benchCores: round((bench.user + bench.system) / 1e6 / seconds),
-      machineCores: round((machineCpu().busySeconds - start.machine) / seconds),
+      machineCores: round((machine - start.machine) / seconds),
       contended:
         pressure === undefined || start.pressure === undefined
           ? null
@@ -151,19 +161,28 @@ function usageMeter(pid: number) {
   };
 }
 
+/** The audit service under test, and what measures it. */
+interface Service {
+  engine: Engine;
+  audit: AuditProcess;
+  /** PostgreSQL's backends for audit's database (PostgreSQL only). */
+  backends?: PostgresBackends;
+  /** The audit process's inspector, with `--cpu-prof`. */
+  inspectorPort?: number;
+}
+
+/** What a span cost, on the service's processes: see usageMeter. */
+const meterOf = (service: Service) => usageMeter(service.audit.pid, service.backends);
+
 /** A CPU profile of the audit process over a span, written to `--cpu-prof DIR` under `name`. */
-async function profiled<T>(
-  audit: AuditProcess,
-  port: number | undefined,
-  name: string,
-  span: () => Promise<T>,
-) {
+async function profiled<T>(service: Service, name: string, span: () => Promise<T>) {
+  const port = service.inspectorPort;
   if (!CPU_PROF_DIR || port === undefined) return span();
-  const profile = await startCpuProfile(audit.pid, AUDIT_ENTRY, port);
+  const profile = await startCpuProfile(service.audit.pid, AUDIT_ENTRY, port);
   try {
     return await span();
   } finally {
-    const file = join(CPU_PROF_DIR, `audit-${name}-${Date.now()}.cpuprofile`);
+    const file = join(CPU_PROF_DIR, `audit-${service.engine}-${name}-${Date.now()}.cpuprofile`);
     await writeFile(file, JSON.stringify(await profile.stop()));
     progress(`CPU profile: ${file}`);
   }
@@ -180,6 +199,7 @@ interface IngestResult {
   batchP99Ms: number;
   bodyKb: number;
   auditCores: number;
+  postgresCores: number | null;
   benchCores: number;
   machineCores: number;
   contended: number | null;
@@ -192,6 +212,7 @@ interface VerifyResult {
   seconds: number;
   eventsPerSecond: number;
   auditCores: number;
+  postgresCores: number | null;
   machineCores: number;
 }
 
@@ -215,6 +236,7 @@ interface EngineResult {
     shapes: QueryResult[];
     overall: { p50Ms: number; p99Ms: number; maxMs: number };
     auditCores: number;
+    postgresCores: number | null;
   };
 }
 
@@ -255,6 +277,8 @@ async function seedHistory(
       if (appended !== size) throw new Error(`The chain writer appended ${appended} of ${size} events`);
       if ((i + size) % 100_000 === 0) progress(`  history: ${i + size} of ${count} events`);
     }
+    // The planner's statistics, as autovacuum would have gathered them over the year.
+    await sql`analyze`.execute(database.db);
   } finally {
     await database.close();
   }
@@ -267,8 +291,7 @@ async function seedHistory(
  * flight per producer, all producers at once.
  */
 async function ingestRun(
-  engine: Engine,
-  audit: AuditProcess,
+  service: Service,
   keys: Record<Producer, Buffer>,
   fleet: AuditFleet,
   run: { producers: readonly Producer[]; batch: number },
@@ -291,10 +314,10 @@ async function ingestRun(
   const bytes = bodies.flatMap((b) => b.batches).reduce((sum, b) => sum + Buffer.byteLength(b.body), 0);
   const count = bodies.flatMap((b) => b.batches).length;
   const latencies: number[] = [];
-  const meter = usageMeter(audit.pid);
+  const meter = await meterOf(service);
   await Promise.all(
     bodies.map(async ({ producer, batches }) => {
-      const target: AuditTarget = { url: audit.url, key: keys[producer] };
+      const target: AuditTarget = { url: service.audit.url, key: keys[producer] };
       for (const { body, events: size } of batches) {
         const sent = performance.now();
         await ingest(target, producer, body, size);
@@ -302,10 +325,10 @@ async function ingestRun(
       }
     }),
   );
-  const usage = meter();
+  const usage = await meter();
   const sorted = Float64Array.from(latencies).sort();
   return {
-    engine,
+    engine: service.engine,
     producers: run.producers.join(', '),
     batch: run.batch,
     events,
@@ -315,6 +338,7 @@ async function ingestRun(
     batchP99Ms: round(percentile(sorted, 0.99), 1),
     bodyKb: round(bytes / count / 1024, 1),
     auditCores: usage.auditCores,
+    postgresCores: usage.postgresCores,
     benchCores: usage.benchCores,
     machineCores: usage.machineCores,
     contended: usage.contended,
@@ -361,9 +385,10 @@ async function measureShapes(target: AuditTarget, shapes: readonly Shape[], roun
   return samples;
 }
 
+/** The reads: every shape after a warm-up, one request at a time; per shape and over all. */
 async function readLatency(
+  service: Service,
   target: AuditTarget,
-  audit: AuditProcess,
   fleet: AuditFleet,
   events: number,
   from: number,
@@ -372,9 +397,9 @@ async function readLatency(
   const cursors = await deepCursors(target, fleet, events);
   const shapes = querySpecs({ fleet, cursors, from, to, random: seededRandom(SEED + 1) });
   await measureShapes(target, shapes, WARMUP);
-  const meter = usageMeter(audit.pid);
+  const meter = await meterOf(service);
   const samples = await measureShapes(target, shapes, REQUESTS);
-  const usage = meter();
+  const usage = await meter();
   const all = Float64Array.from(samples.flatMap((s) => s.latencies)).sort();
   return {
     shapes: shapes.map((shape, i): QueryResult => {
@@ -395,6 +420,35 @@ async function readLatency(
       maxMs: round(all[all.length - 1]!, 1),
     },
     auditCores: usage.auditCores,
+    postgresCores: usage.postgresCores,
+  };
+}
+
+/** verifyAuditLog over the whole log, asked of the service as a platform reader would. */
+async function verifyWholeLog(service: Service, target: AuditTarget, events: number): Promise<VerifyResult> {
+  const meter = await meterOf(service);
+  const answer = await profiled(service, 'verify', () =>
+    auditGraphql<{ verifyAuditLog: { ok: boolean; checked: number; checkpoints: number } }>(
+      target,
+      PLATFORM_READER,
+      VERIFY,
+      {},
+      VERIFY_TIMEOUT_MS,
+    ),
+  );
+  const usage = await meter();
+  const verified = answer.verifyAuditLog;
+  if (!verified.ok || verified.checked !== events)
+    throw new Error(`Verification failed: ${JSON.stringify(verified)}`);
+  return {
+    engine: service.engine,
+    events: verified.checked,
+    checkpoints: verified.checkpoints,
+    seconds: round(usage.seconds, 1),
+    eventsPerSecond: Math.round(verified.checked / usage.seconds),
+    auditCores: usage.auditCores,
+    postgresCores: usage.postgresCores,
+    machineCores: usage.machineCores,
   };
 }
 
@@ -449,24 +503,33 @@ async function benchEngine(engine: Engine): Promise<EngineResult> {
     inspectorPort ? `--inspect-port=127.0.0.1:${inspectorPort}` : undefined,
   );
   cleanup.unshift(() => audit.stop());
+  const backends = config.DATABASE_URL
+    ? await PostgresBackends.open(POSTGRES, new URL(config.DATABASE_URL).pathname.slice(1))
+    : undefined;
+  if (backends) cleanup.unshift(() => backends.close());
+  const service: Service = {
+    engine,
+    audit,
+    ...(backends ? { backends } : {}),
+    ...(inspectorPort ? { inspectorPort } : {}),
+  };
   progress(`${engine}: audit started (pid ${audit.pid}, port ${audit.port})`);
   try {
     const producerKeys = { aaa: keys.aaa, devices: keys.devices, billing: keys.billing };
+    const warmup = { producers: PRODUCERS, batch: 100 };
     for (let i = 0; i < WARMUP_BATCHES; i++)
       await ingestRun(
-        engine,
-        audit,
+        service,
         producerKeys,
         fleet,
-        { producers: PRODUCERS, batch: 100 },
-        300,
+        warmup,
+        warmup.producers.length * 100,
         config.MAX_BODY_BYTES,
       );
     const ingested: IngestResult[] = [];
     for (const run of INGEST_RUNS) {
-      const name = `${engine}-ingest-${run.producers.length}x${run.batch}`;
-      const result = await profiled(audit, inspectorPort, name, () =>
-        ingestRun(engine, audit, producerKeys, fleet, run, perRun, config.MAX_BODY_BYTES),
+      const result = await profiled(service, `ingest-${run.producers.length}x${run.batch}`, () =>
+        ingestRun(service, producerKeys, fleet, run, perRun, config.MAX_BODY_BYTES),
       );
       progress(`  ingest ${result.producers}, batches of ${run.batch}: ${result.eventsPerSecond} events/s`);
       ingested.push(result);
@@ -474,33 +537,13 @@ async function benchEngine(engine: Engine): Promise<EngineResult> {
 
     const gateway: AuditTarget = { url: audit.url, key: keys.gateway };
     progress(`${engine}: verifying ${total} events`);
-    const meter = usageMeter(audit.pid);
-    const verification = await profiled(audit, inspectorPort, `${engine}-verify`, () =>
-      auditGraphql<{
-        verifyAuditLog: { ok: boolean; checked: number; checkpoints: number; problem: string | null };
-      }>(gateway, PLATFORM_READER, VERIFY, {}, VERIFY_TIMEOUT_MS),
-    );
-    const usage = meter();
-    const verified = verification.verifyAuditLog;
-    if (!verified.ok || verified.checked !== total)
-      throw new Error(`Verification failed: ${JSON.stringify(verified)}`);
-    const verify: VerifyResult = {
-      engine,
-      events: verified.checked,
-      checkpoints: verified.checkpoints,
-      seconds: round(usage.seconds, 1),
-      eventsPerSecond: Math.round(verified.checked / usage.seconds),
-      auditCores: usage.auditCores,
-      machineCores: usage.machineCores,
-    };
+    const verify = await verifyWholeLog(service, gateway, total);
     progress(`  ${verify.seconds} s, ${verify.eventsPerSecond} events/s`);
 
     let queries: EngineResult['queries'];
     if (engine === 'postgres') {
       progress(`${engine}: reads, ${REQUESTS} of each shape after ${WARMUP} of warm-up`);
-      queries = await profiled(audit, inspectorPort, `${engine}-reads`, () =>
-        readLatency(gateway, audit, fleet, total, from, to),
-      );
+      queries = await profiled(service, 'reads', () => readLatency(service, gateway, fleet, total, from, to));
       progress(`  overall p50 ${queries.overall.p50Ms} ms, p99 ${queries.overall.p99Ms} ms`);
     }
     return { engine, events: total, seed, ingest: ingested, verify, ...(queries ? { queries } : {}) };
@@ -514,43 +557,46 @@ async function benchEngine(engine: Engine): Promise<EngineResult> {
 function tables(results: readonly EngineResult[]): string {
   const engineName = (engine: Engine) => (engine === 'postgres' ? 'PostgreSQL' : 'PGlite');
   const n = (value: number) => value.toLocaleString('en-US');
+  const cores = (value: number | null) => (value === null ? '—' : String(value));
   const lines = [
-    '| engine | producers | batch | events | events/s | batch p50 / p99 | batch size | audit cores | bench cores | machine cores | contended |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| engine | producers | batch | events | events/s | batch p50 / p99 | body | audit cores | PostgreSQL cores | bench cores | machine cores | contended |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const result of results) {
     lines.push(
-      `| ${engineName(result.engine)} | history, ChainWriter.append in-process | 1,000 | ${n(result.seed.events)} | ${n(result.seed.eventsPerSecond)} | | | | | | |`,
+      `| ${engineName(result.engine)} | history: ChainWriter.append in this process | 1,000 | ${n(result.seed.events)} | ${n(result.seed.eventsPerSecond)} | | | | | | | |`,
     );
     for (const r of result.ingest)
       lines.push(
-        `| ${engineName(r.engine)} | ${r.producers} | ${n(r.batch)} | ${n(r.events)} | **${n(r.eventsPerSecond)}** | ${r.batchP50Ms} / ${r.batchP99Ms} ms | ${r.bodyKb} KB | ${r.auditCores} | ${r.benchCores} | ${r.machineCores} | ${r.contended === null ? '—' : `${Math.round(r.contended * 100)} %`} |`,
+        `| ${engineName(r.engine)} | ${r.producers} | ${n(r.batch)} | ${n(r.events)} | **${n(r.eventsPerSecond)}** | ${r.batchP50Ms} / ${r.batchP99Ms} ms | ${r.bodyKb} KB | ${r.auditCores} | ${cores(r.postgresCores)} | ${r.benchCores} | ${r.machineCores} | ${r.contended === null ? '—' : `${Math.round(r.contended * 100)} %`} |`,
       );
   }
   lines.push(
     '',
-    '| engine | events verified | checkpoints | time | events/s | audit cores | machine cores |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| engine | events verified | checkpoints | time | events/s | audit cores | PostgreSQL cores | machine cores |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const { verify: v } of results)
     lines.push(
-      `| ${engineName(v.engine)} | ${n(v.events)} | ${n(v.checkpoints)} | **${v.seconds} s** | ${n(v.eventsPerSecond)} | ${v.auditCores} | ${v.machineCores} |`,
+      `| ${engineName(v.engine)} | ${n(v.events)} | ${n(v.checkpoints)} | **${v.seconds} s** | ${n(v.eventsPerSecond)} | ${v.auditCores} | ${cores(v.postgresCores)} | ${v.machineCores} |`,
     );
   for (const result of results) {
     if (!result.queries) continue;
+    const q = result.queries;
     lines.push(
       '',
-      `Reads over ${n(result.events)} events (${engineName(result.engine)}), ${REQUESTS} requests per shape, one at a time; audit ${result.queries.auditCores} cores:`,
+      `Reads over ${n(result.events)} events (${engineName(result.engine)}), ${REQUESTS} requests per shape, one at a time; audit ${q.auditCores} cores, PostgreSQL ${cores(q.postgresCores)}:`,
       '',
       '| reader | shape | p50 | p99 | max | events per answer | empty answers |',
       '| --- | --- | --- | --- | --- | --- | --- |',
     );
-    for (const q of result.queries.shapes)
+    for (const s of q.shapes)
       lines.push(
-        `| ${q.reader} | ${q.shape} | ${q.p50Ms} ms | **${q.p99Ms} ms** | ${q.maxMs} ms | ${q.rowsPerAnswer} | ${q.emptyAnswers} |`,
+        `| ${s.reader} | ${s.shape} | ${s.p50Ms} ms | **${s.p99Ms} ms** | ${s.maxMs} ms | ${s.rowsPerAnswer} | ${s.emptyAnswers} |`,
       );
-    const o = result.queries.overall;
-    lines.push(`| all | all | ${o.p50Ms} ms | **${o.p99Ms} ms** | ${o.maxMs} ms | | |`);
+    lines.push(
+      `| all | all | ${q.overall.p50Ms} ms | **${q.overall.p99Ms} ms** | ${q.overall.maxMs} ms | | |`,
+    );
   }
   return lines.join('\n');
 }
