@@ -3,18 +3,22 @@ import pg from 'pg';
 import { SUBGRAPH_NAMES, type SubgraphName } from '@fleet/launcher';
 
 /**
- * One new database per subgraph on a PostgreSQL server on this machine (reached with `adminUrl`),
- * and the variables that point each service at its own; `drop` removes them.
+ * One new database per subgraph (or per one of `services`) on a PostgreSQL server on this
+ * machine (reached with `adminUrl`), and the variables that point each service at its own;
+ * `drop` removes them.
  */
-export async function createBenchDatabases(adminUrl: string): Promise<{
-  overrides: Record<SubgraphName, Record<string, string>>;
+export async function createBenchDatabases(
+  adminUrl: string,
+  services: readonly SubgraphName[] = SUBGRAPH_NAMES,
+): Promise<{
+  overrides: Partial<Record<SubgraphName, Record<string, string>>>;
   drop: () => Promise<void>;
 }> {
   const url = new URL(adminUrl);
   if (!['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname))
     throw new Error('--postgres must name a server on loopback');
   const run = randomBytes(4).toString('hex');
-  const names = SUBGRAPH_NAMES.map((service) => [service, `fleet_bench_${run}_${service}`] as const);
+  const names = services.map((service) => [service, `fleet_bench_${run}_${service}`] as const);
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -28,7 +32,7 @@ export async function createBenchDatabases(adminUrl: string): Promise<{
       database.pathname = `/${name}`;
       return [service, { [`${service.toUpperCase()}_DATABASE_URL`]: database.toString() }];
     }),
-  ) as Record<SubgraphName, Record<string, string>>;
+  ) as Partial<Record<SubgraphName, Record<string, string>>>;
   const drop = async (): Promise<void> => {
     const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
