@@ -1,9 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
+import type { OutboxEvent } from '@fleet/outbox';
 import {
   createLogger,
   openDatabase,
@@ -125,5 +126,22 @@ export async function openAuditTestDatabase(engine: Engine): Promise<AuditTestDa
       await drop();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A device's event as devices ships it, each id fresh; `overrides` set what a test is about. */
+export function deviceEvent(overrides: Partial<OutboxEvent> = {}): OutboxEvent {
+  return {
+    id: randomUUID(),
+    source: 'devices',
+    aggregateType: 'device',
+    aggregateId: randomUUID(),
+    sequence: 1,
+    type: 'device.created',
+    tenantId: randomUUID(),
+    actor: { kind: 'user', id: randomUUID() },
+    occurredAt: new Date().toISOString(),
+    payload: { name: 'r1', nested: { b: 2, a: [1, 'x'] } },
+    ...overrides,
   };
 }

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointSignedBy, parsePublicKey, type Checkpoint } from '@fleet/audit-chain';
-import type { OutboxEvent } from '@fleet/outbox';
 import { decodeKey, generateKey } from '@fleet/request-signing';
 import {
   createLogger,
@@ -15,6 +14,7 @@ import {
   type Principal,
   type StartedService,
 } from '@fleet/service-kit';
+import { deviceEvent } from '../../../test/support/audit-database.js';
 import { createServiceDatabases, postgresSuiteEnabled } from '../../../test/support/postgres.js';
 import { startAudit } from './audit-service.js';
 import { auditConfigSpec } from './config.js';
@@ -30,21 +30,7 @@ function user(tenantId: string | null, scopes: string[]): Principal {
   return { kind: 'user', userId: randomUUID(), tenantId, roles: [], scopes, sessionId: randomUUID() };
 }
 
-function event(overrides: Partial<OutboxEvent> = {}): OutboxEvent {
-  return {
-    id: randomUUID(),
-    source: 'devices',
-    aggregateType: 'device',
-    aggregateId: randomUUID(),
-    sequence: 1,
-    type: 'device.created',
-    tenantId: randomUUID(),
-    actor: { kind: 'user', id: randomUUID() },
-    occurredAt: new Date().toISOString(),
-    payload: { name: 'r1', nested: { b: 2, a: [1, 'x'] } },
-    ...overrides,
-  };
-}
+const event = deviceEvent;
 
 /**
  * The audit service as it runs, over HTTP: producers' signed batches at /ingest, each accepted

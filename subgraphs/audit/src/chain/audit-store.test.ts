@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkpointSignedBy, eventDigest, linkHash, tenantTag } from '@fleet/audit-chain';
-import type { OutboxEvent } from '@fleet/outbox';
 import type { Engine } from '@fleet/service-kit';
-import { openAuditTestDatabase, type AuditTestDatabase } from '../../../../test/support/audit-database.js';
+import {
+  deviceEvent,
+  openAuditTestDatabase,
+  type AuditTestDatabase,
+} from '../../../../test/support/audit-database.js';
 import { postgresSuiteEnabled } from '../../../../test/support/postgres.js';
 import { chainedEventOf } from '../store/event-rows.js';
 import { lastCheckpoint, ReusedSequenceError } from './chain-writer.js';
@@ -15,21 +18,7 @@ const engines: { engine: Engine; enabled: boolean }[] = [
   { engine: 'postgres', enabled: await postgresSuiteEnabled() },
 ];
 
-function event(overrides: Partial<OutboxEvent> = {}): OutboxEvent {
-  return {
-    id: randomUUID(),
-    source: 'devices',
-    aggregateType: 'device',
-    aggregateId: randomUUID(),
-    sequence: 1,
-    type: 'device.created',
-    tenantId: randomUUID(),
-    actor: { kind: 'user', id: randomUUID() },
-    occurredAt: new Date().toISOString(),
-    payload: { name: 'r1', nested: { b: 2, a: [1, 'x'] } },
-    ...overrides,
-  };
-}
+const event = deviceEvent;
 
 const events = (count: number) => Array.from({ length: count }, () => event());
 
