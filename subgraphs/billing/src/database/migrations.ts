@@ -27,4 +27,73 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '0002-subscriptions': {
+    async up(db: Kysely<any>) {
+      await sql`alter table plan add column rate_limit_tier text not null default 'free'`.execute(db);
+      await sql`
+        alter table plan add column device_day_price_minor bigint not null default 0
+          check (device_day_price_minor >= 0)`.execute(db);
+      await sql`
+        alter table plan add column trial_days integer not null default 0
+          check (trial_days between 0 and 365)`.execute(db);
+      await sql`alter table plan add column available boolean not null default true`.execute(db);
+      await sql`alter table plan add check (currency ~ '^[A-Z]{3}$')`.execute(db);
+      await sql`update plan set device_quota = 5 where id = 'free'`.execute(db);
+      await sql`
+        update plan set rate_limit_tier = 'standard', device_day_price_minor = 5, trial_days = 14
+        where id = 'pro'`.execute(db);
+      await sql`
+        update plan set rate_limit_tier = 'enterprise', device_day_price_minor = 3, trial_days = 30
+        where id = 'enterprise'`.execute(db);
+      // One row per tenant that ever left the free plan. Without a row a tenant is on the free
+      // plan, active.
+      await sql`
+        create table subscription (
+          tenant_id uuid primary key,
+          plan_id text not null references plan (id),
+          status text not null check (status in ('trialing', 'active', 'past_due', 'canceled')),
+          trial_ends_at timestamptz,
+          past_due_since timestamptz,
+          canceled_at timestamptz,
+          provider text not null default 'manual',
+          provider_customer_id text unique,
+          provider_subscription_id text unique,
+          -- Whether devices and the gateway still have to learn the tenant's entitlements.
+          entitlement_dirty boolean not null default true,
+          started_at timestamptz not null default now(),
+          updated_at timestamptz not null default now(),
+          check ((status = 'trialing') = (trial_ends_at is not null))
+        )`.execute(db);
+      // Entitlements pushed to devices carry a version from here: a sequence, so that a push
+      // whose transaction rolled back can never be outnumbered by a later one.
+      await sql`create sequence entitlement_version`.execute(db);
+      // The plan a tenant was on, second by second: what invoices prorate. The prices are
+      // those of the plan when the segment began, so a price change applies from the next one.
+      await sql`
+        create table plan_segment (
+          tenant_id uuid not null,
+          starts_at timestamptz not null,
+          ends_at timestamptz,
+          plan_id text not null references plan (id),
+          -- Not billable while trialing or canceled.
+          billable boolean not null,
+          price_minor bigint not null check (price_minor >= 0),
+          device_day_price_minor bigint not null check (device_day_price_minor >= 0),
+          currency char(3) not null,
+          primary key (tenant_id, starts_at),
+          check (ends_at is null or ends_at > starts_at)
+        )`.execute(db);
+      await sql`
+        create unique index plan_segment_current on plan_segment (tenant_id) where ends_at is null`.execute(db);
+      await sql`
+        insert into subscription (tenant_id, plan_id, status, started_at, updated_at)
+        select tenant_id, plan_id, 'active', changed_at, changed_at from tenant_plan`.execute(db);
+      await sql`
+        insert into plan_segment
+          (tenant_id, starts_at, plan_id, billable, price_minor, device_day_price_minor, currency)
+        select t.tenant_id, t.changed_at, p.id, true, p.price_minor, p.device_day_price_minor, p.currency
+        from tenant_plan t join plan p on p.id = t.plan_id`.execute(db);
+      await sql`drop table tenant_plan`.execute(db);
+    },
+  },
 };
