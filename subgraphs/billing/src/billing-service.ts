@@ -5,11 +5,28 @@ import { permissions } from './access/permissions.js';
 import type { BillingConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { BillingDatabase } from './database/schema.js';
+import type { PaymentEffects } from './payments/payment-effects.js';
+import { paymentProviderOf, stripeSettingsOf } from './payments/payment-provider-of.js';
+import { ProviderEvents } from './payments/provider-events.js';
+import { stripeWebhookRoute } from './payments/stripe/stripe-webhook-route.js';
+import { StripeWebhooks } from './payments/stripe/stripe-webhooks.js';
 import { PlanCatalog } from './plans/plan-catalog.js';
 import { resolvers, type BillingContext } from './resolvers.js';
 import { subscriptionRestore } from './subscriptions/subscription-restore.js';
+import { unwiredPaymentEffects } from './payments/unwired-payment-effects.js';
 
-export function startBilling(config: BillingConfig, logger: Logger): Promise<StartedService> {
+export interface BillingOptions {
+  /** What providers' events change in billing; billing's own subscription and invoice code by default. */
+  paymentEffects?: PaymentEffects;
+}
+
+export function startBilling(
+  config: BillingConfig,
+  logger: Logger,
+  options: BillingOptions = {},
+): Promise<StartedService> {
+  // Before anything starts: a stripe provider without its settings is a ConfigError.
+  const provider = paymentProviderOf(config);
   return startSubgraph<BillingDatabase, BillingContext>({
     name: 'billing',
     config,
@@ -21,11 +38,30 @@ export function startBilling(config: BillingConfig, logger: Logger): Promise<Sta
     setup: (db) => {
       const relay = createOutboxRelay(db, 'billing', config, logger);
       const plans = new PlanCatalog(db, () => relay.notify());
+      const effects = options.paymentEffects ?? unwiredPaymentEffects;
+      const webhooks =
+        provider.name === 'stripe'
+          ? stripeWebhookRoute(
+              new StripeWebhooks({
+                webhookSecret: stripeSettingsOf(config).webhookSecret,
+                toleranceS: config.STRIPE_WEBHOOK_TOLERANCE_S,
+                events: new ProviderEvents(db, logger.child({ component: 'provider-events' }), () =>
+                  relay.notify(),
+                ),
+                effects,
+              }),
+              config.KEY_GATEWAY,
+            )
+          : {};
       return {
         context: (request) => ({ plans, request }),
         workers: [relay],
-        // Audit's restores, signed with the key billing ships its events to audit with.
-        routes: restoreRoute(config.KEY_AUDIT, { subscription: subscriptionRestore(plans, db) }),
+        routes: {
+          // Audit's restores, signed with the key billing ships its events to audit with.
+          ...restoreRoute(config.KEY_AUDIT, { subscription: subscriptionRestore(plans, db) }),
+          // Stripe's deliveries, forwarded by the gateway.
+          ...webhooks,
+        },
       };
     },
   });

@@ -1,8 +1,51 @@
-import { producerConfigSpec, subgraphConfigSpec, type ConfigOf } from '@fleet/service-kit';
+import {
+  integer,
+  oneOf,
+  producerConfigSpec,
+  secretText,
+  subgraphConfigSpec,
+  url,
+  type ConfigOf,
+} from '@fleet/service-kit';
+import { PAYMENT_PROVIDERS } from './payments/payment-provider.js';
 
 export const billingConfigSpec = {
   ...subgraphConfigSpec('billing', 4103),
   ...producerConfigSpec('billing'),
+  PAYMENT_PROVIDER: oneOf(PAYMENT_PROVIDERS, {
+    doc: 'Who collects the invoices billing issues: `manual` (an admin records each payment) or `stripe`.',
+    default: 'manual',
+  }),
+  STRIPE_SECRET_KEY: secretText({
+    doc: 'Secret (or restricted) API key of the Stripe account (stripe provider).',
+  }),
+  STRIPE_WEBHOOK_SECRET: secretText({
+    doc: "Signing secret of the Stripe webhook endpoint, `whsec_…`: the gateway's POST /webhooks/stripe (stripe provider).",
+  }),
+  STRIPE_API_URL: url({
+    doc: "Where billing reaches Stripe's API, e.g. https://api.stripe.com; https, except on the loopback interface (stripe provider).",
+    optional: true,
+  }),
+  STRIPE_SUCCESS_URL: url({
+    doc: "Where Stripe Checkout sends the tenant's owner back after subscribing (stripe provider).",
+    optional: true,
+  }),
+  STRIPE_CANCEL_URL: url({
+    doc: "Where Stripe Checkout sends the tenant's owner back who gave up (stripe provider).",
+    optional: true,
+  }),
+  STRIPE_WEBHOOK_TOLERANCE_S: integer({
+    doc: "Oldest a Stripe webhook's signature may be, in seconds: older deliveries are refused as replays.",
+    default: 300,
+    min: 1,
+    max: 3_600,
+  }),
+  STRIPE_TIMEOUT_MS: integer({
+    doc: 'Longest one call to Stripe may take (the SDK retries twice on network failures).',
+    default: 8_000,
+    min: 100,
+    max: 120_000,
+  }),
 };
 
 export type BillingConfig = ConfigOf<typeof billingConfigSpec>;

@@ -84,7 +84,9 @@ export const migrations: Record<string, Migration> = {
           check (ends_at is null or ends_at > starts_at)
         )`.execute(db);
       await sql`
-        create unique index plan_segment_current on plan_segment (tenant_id) where ends_at is null`.execute(db);
+        create unique index plan_segment_current on plan_segment (tenant_id) where ends_at is null`.execute(
+        db,
+      );
       await sql`
         insert into subscription (tenant_id, plan_id, status, started_at, updated_at)
         select tenant_id, plan_id, 'active', changed_at, changed_at from tenant_plan`.execute(db);
@@ -94,6 +96,28 @@ export const migrations: Record<string, Migration> = {
         select t.tenant_id, t.changed_at, p.id, true, p.price_minor, p.device_day_price_minor, p.currency
         from tenant_plan t join plan p on p.id = t.plan_id`.execute(db);
       await sql`drop table tenant_plan`.execute(db);
+    },
+  },
+  '0004-provider-events': {
+    async up(db: Kysely<any>) {
+      // Each event a payment provider delivered and billing verified, once: a redelivery of an
+      // id found here changes nothing. Written in the transaction of the change it made.
+      await sql`
+        create table provider_event (
+          event_id text primary key,
+          provider text not null,
+          type text not null,
+          -- The object the event is about (a subscription, an invoice…) and when the provider
+          -- made the event: an event older than the last one taken about its object is stale.
+          object_id text not null,
+          created_at timestamptz not null,
+          outcome text not null check (outcome in ('applied', 'stale', 'ignored')),
+          tenant_id uuid,
+          received_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`
+        create index provider_event_object on provider_event (object_id, created_at)
+          where outcome <> 'stale'`.execute(db);
     },
   },
 };

@@ -3,6 +3,9 @@ import type { OutboxTables } from '@fleet/outbox';
 
 export type SubscriptionStatus = 'trialing' | 'active' | 'past_due' | 'canceled';
 
+/** What billing did with a provider's event: see payments/provider-events.ts. */
+export type ProviderEventOutcome = 'applied' | 'stale' | 'ignored';
+
 export interface BillingDatabase extends OutboxTables {
   plan: {
     id: string;
@@ -38,5 +41,15 @@ export interface BillingDatabase extends OutboxTables {
     price_minor: number;
     device_day_price_minor: number;
     currency: string;
+  };
+  provider_event: {
+    event_id: string;
+    provider: string;
+    type: string;
+    object_id: string;
+    created_at: Date;
+    outcome: ProviderEventOutcome;
+    tenant_id: string | null;
+    received_at: Generated<Date>;
   };
 }
