@@ -42,7 +42,7 @@ export async function openBillingTestDatabase(
 /** A call made into billing, as the effects below saw it. */
 export interface EffectCall {
   name: keyof PaymentEffects;
-  change: Record<string, unknown>;
+  change: object;
   outcome: EffectOutcome;
 }
 
@@ -72,7 +72,7 @@ export async function tableEffects(db: Kysely<BillingDatabase>): Promise<
   let failing: { kind: 'refusal' | 'fault'; on: keyof PaymentEffects } | undefined;
   const made = async (
     name: keyof PaymentEffects,
-    change: Record<string, unknown>,
+    change: object,
     run: () => Promise<boolean>,
   ): Promise<EffectOutcome> => {
     if (failing?.on === name) {

@@ -1,6 +1,6 @@
 import { applyMiddleware } from 'graphql-middleware';
 import { createOutboxRelay, restoreRoute } from '@fleet/outbox';
-import { startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
+import { intervalTask, startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
 import { permissions } from './access/permissions.js';
 import type { BillingConfig } from './config.js';
 import { migrations } from './database/migrations.js';
@@ -10,13 +10,14 @@ import { paymentProviderOf, stripeSettingsOf } from './payments/payment-provider
 import { ProviderEvents } from './payments/provider-events.js';
 import { stripeWebhookRoute } from './payments/stripe/stripe-webhook-route.js';
 import { StripeWebhooks } from './payments/stripe/stripe-webhooks.js';
+import { unwiredPaymentEffects } from './payments/unwired-payment-effects.js';
 import { PlanCatalog } from './plans/plan-catalog.js';
 import { resolvers, type BillingContext } from './resolvers.js';
 import { subscriptionRestore } from './subscriptions/subscription-restore.js';
-import { unwiredPaymentEffects } from './payments/unwired-payment-effects.js';
+import { BILLING_ACTOR, Subscriptions, type EntitlementGuard } from './subscriptions/subscriptions.js';
 
 export interface BillingOptions {
-  /** What providers' events change in billing; billing's own subscription and invoice code by default. */
+  /** What providers' events change in billing; until it is wired, no event is applied. */
   paymentEffects?: PaymentEffects;
 }
 
@@ -38,7 +39,22 @@ export function startBilling(
     setup: (db) => {
       const relay = createOutboxRelay(db, 'billing', config, logger);
       const plans = new PlanCatalog(db, () => relay.notify());
-      const effects = options.paymentEffects ?? unwiredPaymentEffects;
+      // PLACEHOLDER until the entitlements land: nothing reaches devices yet.
+      const entitlements: EntitlementGuard = { enforce: () => Promise.resolve(), notify: () => {} };
+      const subscriptions = new Subscriptions({
+        db,
+        provider,
+        entitlements,
+        onEvent: () => relay.notify(),
+      });
+      const trials = intervalTask({
+        name: 'end due trials',
+        everyMs: config.LIFECYCLE_INTERVAL_S * 1000,
+        logger,
+        run: async () => {
+          await subscriptions.endTrials(BILLING_ACTOR);
+        },
+      });
       const webhooks =
         provider.name === 'stripe'
           ? stripeWebhookRoute(
@@ -48,17 +64,19 @@ export function startBilling(
                 events: new ProviderEvents(db, logger.child({ component: 'provider-events' }), () =>
                   relay.notify(),
                 ),
-                effects,
+                effects: options.paymentEffects ?? unwiredPaymentEffects,
               }),
               config.KEY_GATEWAY,
             )
           : {};
       return {
-        context: (request) => ({ plans, request }),
-        workers: [relay],
+        context: (request) => ({ plans, subscriptions, request }),
+        workers: [relay, trials],
         routes: {
           // Audit's restores, signed with the key billing ships its events to audit with.
-          ...restoreRoute(config.KEY_AUDIT, { subscription: subscriptionRestore(plans, db) }),
+          ...restoreRoute(config.KEY_AUDIT, {
+            subscription: subscriptionRestore(plans, subscriptions, db),
+          }),
           // Stripe's deliveries, forwarded by the gateway.
           ...webhooks,
         },

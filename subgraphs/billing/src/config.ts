@@ -12,6 +12,12 @@ import { PAYMENT_PROVIDERS } from './payments/payment-provider.js';
 export const billingConfigSpec = {
   ...subgraphConfigSpec('billing', 4103),
   ...producerConfigSpec('billing'),
+  LIFECYCLE_INTERVAL_S: integer({
+    doc: 'How often billing ends the trials that are due.',
+    default: 60,
+    min: 1,
+    max: 86_400,
+  }),
   PAYMENT_PROVIDER: oneOf(PAYMENT_PROVIDERS, {
     doc: 'Who collects the invoices billing issues: `manual` (an admin records each payment) or `stripe`.',
     default: 'manual',

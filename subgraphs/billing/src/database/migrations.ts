@@ -58,6 +58,8 @@ export const migrations: Record<string, Migration> = {
           provider text not null default 'manual',
           provider_customer_id text unique,
           provider_subscription_id text unique,
+          -- A tenant's first paid plan may start with a trial; later ones do not.
+          trial_used boolean not null default false,
           -- Whether devices and the gateway still have to learn the tenant's entitlements.
           entitlement_dirty boolean not null default true,
           started_at timestamptz not null default now(),
