@@ -17,7 +17,7 @@ import { createServiceDatabases } from './postgres.js';
 /** A fresh billing database on the engine: on PostgreSQL, its own database and role. */
 export async function openBillingTestDatabase(
   engine: Engine,
-): Promise<{ database: Database<BillingDatabase>; url: string | undefined; close(): Promise<void> }> {
+): Promise<{ database: Database<BillingDatabase>; url: string | undefined; close: () => Promise<void> }> {
   const logger = createLogger({ service: 'test', level: 'silent' });
   const dir = await mkdtemp(join(tmpdir(), 'billing-payments-'));
   let drop = (): Promise<void> => Promise.resolve();
@@ -48,11 +48,11 @@ export interface EffectCall {
 
 /**
  * PaymentEffects on billing's own `subscription` table, and on a `test_invoice` table of the
- * test's (billing's invoices are not part of this database yet), each change made with the
- * transaction given, as billing's code must. `fail` makes the next call throw: a refusal
+ * test's made in `db` (billing's invoices are not part of this database yet), each change made
+ * with the transaction given, as billing's code must. `fail` makes the next call throw: a refusal
  * (BadUserInputError) or a fault (Error).
  */
-export async function tableEffects(db: Kysely<BillingDatabase>): Promise<
+export async function tableEffects(db?: Kysely<BillingDatabase>): Promise<
   PaymentEffects & {
     calls: EffectCall[];
     fail(kind: 'refusal' | 'fault', on: keyof PaymentEffects): void;
@@ -60,14 +60,17 @@ export async function tableEffects(db: Kysely<BillingDatabase>): Promise<
     invoice(id: string): Promise<{ status: string; provider_invoice_id: string | null } | undefined>;
   }
 > {
-  await sql`
+  const invoices = db;
+  if (invoices) {
+    await sql`
     create table if not exists test_invoice (
       id text primary key,
       tenant_id uuid not null,
       status text not null,
       provider_invoice_id text,
       paid_at timestamptz
-    )`.execute(db);
+    )`.execute(invoices);
+  }
   const calls: EffectCall[] = [];
   let failing: { kind: 'refusal' | 'fault'; on: keyof PaymentEffects } | undefined;
   const made = async (
@@ -98,13 +101,15 @@ export async function tableEffects(db: Kysely<BillingDatabase>): Promise<
       failing = { kind, on };
     },
     async addInvoice(id, tenantId) {
+      if (!invoices) throw new Error('These effects were made without a database for invoices');
       await sql`insert into test_invoice (id, tenant_id, status) values (${id}, ${tenantId}, 'open')`.execute(
         db,
       );
     },
     async invoice(id) {
+      if (!invoices) throw new Error('These effects were made without a database for invoices');
       const { rows } = await sql<{ status: string; provider_invoice_id: string | null }>`
-        select status, provider_invoice_id from test_invoice where id = ${id}`.execute(db);
+        select status, provider_invoice_id from test_invoice where id = ${id}`.execute(invoices);
       return rows[0];
     },
     attachProvider: (trx, change) =>

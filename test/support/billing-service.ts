@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBilling, billingConfigSpec } from '@fleet/billing';
+import { startBilling, billingConfigSpec, type BillingOptions } from '@fleet/billing';
 import { decodeKey, generateKey } from '@fleet/request-signing';
 import {
   createLogger,
@@ -42,11 +42,12 @@ export interface BillingUnderTest {
 /**
  * The billing service started on its own, as it runs in production: its own database on the
  * engine asked for, its outbox shipping to a stand-in for audit, called over HTTP as the gateway
- * calls it. `env` adds or overrides `BILLING_` variables.
+ * calls it. `env` adds or overrides `BILLING_` variables; `options` are startBilling's.
  */
 export async function startBillingUnderTest(
   engine: Engine,
   env: Record<string, string> = {},
+  options: BillingOptions = {},
 ): Promise<BillingUnderTest> {
   const dataDir = await mkdtemp(join(tmpdir(), 'billing-'));
   const gatewayKey = decodeKey(generateKey()) as Buffer;
@@ -78,7 +79,7 @@ export async function startBillingUnderTest(
       BILLING_LOG_LEVEL: 'silent',
       ...env,
     });
-    service = await startBilling(config, createLogger({ service: 'billing', level: 'silent' }));
+    service = await startBilling(config, createLogger({ service: 'billing', level: 'silent' }), options);
   } catch (error) {
     await stop();
     throw error;

@@ -12,6 +12,7 @@ export {
   type StripeSimOptions,
 } from './stripe-sim.js';
 export type { StripeEvent } from './event-log.js';
+export type { CustomerDetails } from './resources/checkout-sessions.js';
 export type { StripeObject } from './object-store.js';
 export type { SubscriptionStatus } from './resources/subscriptions.js';
 export type { SigningOptions, WebhookDelivery } from './webhook-delivery.js';

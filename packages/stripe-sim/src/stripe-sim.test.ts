@@ -285,7 +285,11 @@ describe('checkout sessions', () => {
     ]);
     expect(deliveries.map((delivery) => delivery.status)).toEqual([200, 200]);
     const completed = await stripe.checkout.sessions.retrieve(session.id, { expand: ['subscription'] });
-    expect(completed).toMatchObject({ status: 'complete', payment_status: 'no_payment_required' });
+    expect(completed).toMatchObject({
+      status: 'complete',
+      payment_status: 'no_payment_required',
+      customer_details: { email: 'owner@customer.example', name: 'Simulated Owner' },
+    });
     const subscription = completed.subscription as Stripe.Subscription;
     expect(subscription).toMatchObject({
       object: 'subscription',

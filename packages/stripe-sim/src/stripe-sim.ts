@@ -13,6 +13,7 @@ import {
   lineItemsOf,
   retrieveCheckoutSession,
   type CheckoutSession,
+  type CustomerDetails,
 } from './resources/checkout-sessions.js';
 import { createCustomer } from './resources/customers.js';
 import {
@@ -74,8 +75,11 @@ export interface StripeSim {
   readonly webhookSecret: string;
   /** Where events go from now on; null keeps them undelivered. */
   setWebhookUrl(url: string | null): void;
-  /** The customer completes a Checkout session: its subscription is made. */
-  completeCheckout(sessionId: string): Promise<SimEvents>;
+  /**
+   * The customer completes a Checkout session, entering its details (an email, a name, a
+   * country: the session reports them, as Stripe's does): its subscription is made.
+   */
+  completeCheckout(sessionId: string, details?: CustomerDetails): Promise<SimEvents>;
   /** Stripe's backend moves a subscription to a status (trial over, dunning, given up…). */
   setSubscriptionStatus(subscriptionId: string, status: SubscriptionStatus): Promise<SimEvents>;
   /** Stripe's backend charges an open invoice, successfully… */
@@ -338,7 +342,7 @@ export async function startStripeSim(options: StripeSimOptions = {}): Promise<St
       if (url !== null) checkWebhookUrl(url);
       webhookUrl = url;
     },
-    completeCheckout: (id) => act((context) => completeCheckoutSession(context, id)),
+    completeCheckout: (id, details) => act((context) => completeCheckoutSession(context, id, details)),
     setSubscriptionStatus: (id, status) => act((context) => setSubscriptionStatus(context, id, status)),
     payInvoice: (id) => act((context) => payInvoice(context, id)),
     failInvoicePayment: (id) => act((context) => failInvoicePayment(context, id)),

@@ -14,6 +14,7 @@ export interface CheckoutSession extends StripeObject {
   payment_status: 'paid' | 'unpaid' | 'no_payment_required';
   customer: string | null;
   customer_email: string | null;
+  customer_details: Record<string, unknown> | null;
   client_reference_id: string | null;
   metadata: Record<string, string>;
   subscription: string | null;
@@ -34,6 +35,19 @@ export interface CheckoutLineItem {
   price: Price;
   quantity: number;
 }
+
+/** What the customer enters on the page: Stripe keeps it, and reports it on the session. */
+export interface CustomerDetails {
+  email: string;
+  name: string;
+  country: string;
+}
+
+const DEFAULT_CUSTOMER_DETAILS: CustomerDetails = {
+  email: 'owner@customer.example',
+  name: 'Simulated Owner',
+  country: 'DE',
+};
 
 /** What the session's `subscription_data` asked for, applied when the customer completes it. */
 export interface SubscriptionData {
@@ -115,6 +129,7 @@ export const createCheckoutSession: Endpoint = (context, params) => {
     created: now,
     currency: lineItems[0]?.currency ?? params.string('currency')?.toLowerCase() ?? null,
     customer: customerId ?? null,
+    customer_details: null,
     customer_email: customerEmail ?? null,
     expires_at: expiresAt,
     invoice: null,
@@ -159,7 +174,11 @@ export function lineItemsOf(context: ApiContext, session: CheckoutSession): Stri
  * session's customer or a new one, and Stripe's events follow: `customer.subscription.created`,
  * then `checkout.session.completed`.
  */
-export function completeCheckoutSession(context: ApiContext, id: string): CheckoutSession {
+export function completeCheckoutSession(
+  context: ApiContext,
+  id: string,
+  details: CustomerDetails = DEFAULT_CUSTOMER_DETAILS,
+): CheckoutSession {
   const session = context.store.get<CheckoutSession>('checkout.session', id);
   if (!session) throw new RangeError(`There is no checkout session ${id}`);
   if (session.status !== 'open')
@@ -168,7 +187,7 @@ export function completeCheckoutSession(context: ApiContext, id: string): Checko
   if (session.mode !== 'subscription') throw new RangeError('Only subscription-mode sessions are simulated');
   const customer =
     (session.customer ? context.store.get<Customer>('customer', session.customer) : undefined) ??
-    createCustomerFor(context, { email: session.customer_email });
+    createCustomerFor(context, { email: session.customer_email ?? details.email, name: details.name });
   const data = context.store.attachment<SubscriptionData>(id, 'subscription_data')!;
   const items = context.store.attachment<CheckoutLineItem[]>(id, 'line_items')!;
   const subscription: Subscription = subscribe(context, {
@@ -178,6 +197,22 @@ export function completeCheckoutSession(context: ApiContext, id: string): Checko
     trialPeriodDays: data.trialPeriodDays,
     description: data.description,
   });
+  // What the customer typed on the page, as Stripe reports it on the session.
+  session.customer_details = {
+    address: {
+      city: null,
+      country: details.country,
+      line1: null,
+      line2: null,
+      postal_code: null,
+      state: null,
+    },
+    email: details.email,
+    name: details.name,
+    phone: null,
+    tax_exempt: 'none',
+    tax_ids: [],
+  };
   session.status = 'complete';
   session.customer = customer.id;
   session.subscription = subscription.id;

@@ -42,7 +42,7 @@ export function stripeSettingsOf(config: BillingConfig): StripeSettings {
   if (webhookSecret && !WEBHOOK_SECRET.test(webhookSecret)) {
     problems.push('BILLING_STRIPE_WEBHOOK_SECRET: must be a webhook signing secret (whsec_…)');
   }
-  const apiUrl = required('STRIPE_API_URL', config.STRIPE_API_URL as string | undefined);
+  const apiUrl = required('STRIPE_API_URL', config.STRIPE_API_URL);
   if (apiUrl) {
     try {
       apiUrlOf(apiUrl);
@@ -50,8 +50,8 @@ export function stripeSettingsOf(config: BillingConfig): StripeSettings {
       problems.push(`BILLING_STRIPE_API_URL: ${(error as Error).message}`);
     }
   }
-  const successUrl = required('STRIPE_SUCCESS_URL', config.STRIPE_SUCCESS_URL as string | undefined);
-  const cancelUrl = required('STRIPE_CANCEL_URL', config.STRIPE_CANCEL_URL as string | undefined);
+  const successUrl = required('STRIPE_SUCCESS_URL', config.STRIPE_SUCCESS_URL);
+  const cancelUrl = required('STRIPE_CANCEL_URL', config.STRIPE_CANCEL_URL);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     secretKey,
