@@ -35,6 +35,7 @@ import { RateLimiter, rateLimitPlugin, refusalHeaders, type Admission } from './
 import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
 import { callerOf, type GatewayContext } from './gateway-context.js';
 import { forwardEnrollmentClaim } from './enrollment/enrollment-endpoint.js';
+import { forwardStripeWebhook } from './payment-webhooks/stripe-webhook-endpoint.js';
 import { checkSubgraphs } from './health/readiness.js';
 import { SignedDataSource } from './subgraph-calls/signed-data-source.js';
 import { supergraphFromFile } from './supergraph/supergraph-file.js';
@@ -224,6 +225,20 @@ export async function startGateway(
           rateLimiter,
           // Devices connects back to the router before it answers.
           timeoutMs: config.REQUEST_DEADLINE_MS,
+          refuse: (response, refused) => sendRateLimitRefusal(response, refused, config.RATE_LIMIT_WINDOW_S),
+        },
+      );
+      return;
+    }
+    if (path === '/webhooks/stripe') {
+      await forwardStripeWebhook(
+        req,
+        res,
+        { clientAddress, requestId: randomUUID(), logger },
+        {
+          billing: { origin: new URL(config.BILLING_URL).origin, key: config.KEY_BILLING },
+          rateLimiter,
+          timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
           refuse: (response, refused) => sendRateLimitRefusal(response, refused, config.RATE_LIMIT_WINDOW_S),
         },
       );

@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStripeSim, type StripeEvent, type StripeSim } from '@fleet/stripe-sim';
+import {
+  createTenant,
+  engineMatrix,
+  eventually,
+  startTestFederation,
+  type TestFederation,
+} from '../support/test-federation.js';
+
+const START_CHECKOUT = 'mutation($t: ID!) { startCheckout(tenantId: $t, planId: "pro") { id url } }';
+const HISTORY = `query($id: ID!) {
+  entityHistory(entityType: "payment_webhook", entityId: $id, first: 10) { edges { node { type payload } } }
+}`;
+/** Per client address and window: small enough to reach, large enough for the sign-ins of the setup. */
+const ANONYMOUS_POINTS = 150;
+
+/**
+ * Stripe's deliveries through the real gateway, the only public entry: `POST /webhooks/stripe`
+ * forwards the body and the Stripe-Signature to billing, which verifies them (billing's
+ * processes run with the stripe provider, against the simulator), and the gateway passes
+ * billing's answer through. Checkout starts through GraphQL, on the real SDK in billing's process.
+ */
+describe.each(await engineMatrix())(
+  'Stripe deliveries through the gateway on $engine',
+  ({ engine, enabled }) => {
+    let sim: StripeSim;
+    let fleet: TestFederation;
+    let tenantId: string;
+    let webhookUrl: string;
+
+    beforeAll(async () => {
+      if (!enabled) return;
+      sim = await startStripeSim();
+      fleet = await startTestFederation({
+        engine,
+        overrides: {
+          gateway: { GATEWAY_RATE_LIMIT_ANONYMOUS_POINTS: String(ANONYMOUS_POINTS) },
+          billing: {
+            BILLING_PAYMENT_PROVIDER: 'stripe',
+            BILLING_STRIPE_SECRET_KEY: sim.secretKey,
+            BILLING_STRIPE_WEBHOOK_SECRET: sim.webhookSecret,
+            BILLING_STRIPE_API_URL: sim.url,
+            BILLING_STRIPE_SUCCESS_URL: 'https://fleet.example/billing/subscribed',
+            BILLING_STRIPE_CANCEL_URL: 'https://fleet.example/billing',
+          },
+        },
+      });
+      webhookUrl = new URL('/webhooks/stripe', fleet.gatewayUrl).toString();
+      tenantId = await createTenant(fleet, 'Stripe Paying', 'stripe-paying');
+    });
+
+    afterAll(async () => {
+      await fleet?.destroy();
+      await sim?.stop();
+    });
+
+    /** POSTs to the gateway's webhook endpoint as Stripe does. */
+    const post = (payload: string, signature?: string) =>
+      fetch(webhookUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          ...(signature ? { 'stripe-signature': signature } : {}),
+        },
+        body: payload,
+      });
+    const deliver = (event: StripeEvent, options: { timestamp?: number; secret?: string } = {}) => {
+      const { payload, signature } = sim.signed(event.id, options);
+      return post(payload, signature);
+    };
+
+    /** An event billing takes without changing anything: the finalizing of an invoice. */
+    const finalizedInvoice = async (): Promise<StripeEvent> => {
+      const headers = {
+        authorization: `Bearer ${sim.secretKey}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      };
+      const customer = (await (
+        await fetch(`${sim.url}/v1/customers`, {
+          method: 'POST',
+          headers,
+          body: `metadata[tenantId]=${tenantId}`,
+        })
+      ).json()) as { id: string };
+      const invoice = (await (
+        await fetch(`${sim.url}/v1/invoices`, {
+          method: 'POST',
+          headers,
+          body: `customer=${customer.id}&currency=eur&metadata[tenantId]=${tenantId}`,
+        })
+      ).json()) as { id: string };
+      await fetch(`${sim.url}/v1/invoices/${invoice.id}/finalize`, { method: 'POST', headers });
+      return sim
+        .events()
+        .find((event) => event.type === 'invoice.finalized' && event.data.object.id === invoice.id)!;
+    };
+
+    it.skipIf(!enabled)(
+      'starts Checkout through GraphQL, on the SDK in billing’s process, without PII',
+      async () => {
+        const started = await fleet.asAdmin<{ startCheckout: { id: string; url: string } }>(START_CHECKOUT, {
+          t: tenantId,
+        });
+        expect(started.errors).toBeUndefined();
+        const { id, url } = started.data!.startCheckout;
+        expect(url).toBe(`${sim.url}/checkout/${id}`);
+        const session = sim.object(id)!;
+        expect(session).toMatchObject({
+          mode: 'subscription',
+          client_reference_id: tenantId,
+          status: 'open',
+        });
+        expect(sim.object(String(session.customer))).toMatchObject({
+          email: null,
+          name: null,
+          metadata: { tenantId },
+        });
+      },
+    );
+
+    it.skipIf(!enabled)(
+      'takes a genuine delivery, answers its replay as a duplicate, and audit hears of both',
+      async () => {
+        const event = await finalizedInvoice();
+        const taken = await deliver(event);
+        expect(taken.status).toBe(200);
+        expect(await taken.json()).toEqual({ received: true, outcome: 'ignored' });
+        const replayed = await deliver(event);
+        expect(await replayed.json()).toEqual({ received: true, outcome: 'duplicate' });
+        const history = await eventually(async () => {
+          const read = await fleet.asAdmin<{
+            entityHistory: { edges: { node: { type: string; payload: unknown } }[] };
+          }>(HISTORY, { id: event.id });
+          const edges = read.data?.entityHistory.edges ?? [];
+          return edges.length === 2 ? edges : undefined;
+        });
+        expect(history.map((edge) => edge.node)).toEqual([
+          {
+            type: 'payment.webhook',
+            payload: {
+              provider: 'stripe',
+              eventId: event.id,
+              eventType: 'invoice.finalized',
+              objectId: event.data.object.id,
+              outcome: 'ignored',
+              reason: 'a type billing does not act on',
+            },
+          },
+          {
+            type: 'payment.webhook',
+            payload: {
+              provider: 'stripe',
+              eventId: event.id,
+              eventType: 'invoice.finalized',
+              objectId: event.data.object.id,
+              outcome: 'duplicate',
+            },
+          },
+        ]);
+      },
+    );
+
+    it.skipIf(!enabled)('passes billing’s 400 through for a bad, missing or stale signature', async () => {
+      const event = await finalizedInvoice();
+      const { payload, signature } = sim.signed(event.id);
+      const forged = await deliver(event, { secret: 'whsec_notthesecretofthisendpoint' });
+      expect(forged.status).toBe(400);
+      expect(await forged.json()).toEqual({
+        errors: [
+          {
+            message: 'The Stripe-Signature header is missing or does not match the payload',
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        ],
+      });
+      expect((await post(payload)).status).toBe(400);
+      expect((await post(payload.replace('"livemode": false', '"livemode": true'), signature)).status).toBe(
+        400,
+      );
+      const stale = await deliver(event, { timestamp: Math.floor(Date.now() / 1000) - 600 });
+      expect(stale.status).toBe(400);
+      expect(JSON.stringify(await stale.json())).toMatch(/tolerance/);
+      // None of them was taken: the genuine delivery is the first.
+      expect(await (await post(payload, signature)).json()).toEqual({ received: true, outcome: 'ignored' });
+    });
+
+    it.skipIf(!enabled)('takes POST only, and bounds the body', async () => {
+      expect((await fetch(webhookUrl)).status).toBe(405);
+      const large = await post(JSON.stringify({ id: 'evt_x', padding: 'x'.repeat(300_000) }), 't=1,v1=00');
+      expect(large.status).toBe(413);
+    });
+
+    it.skipIf(!enabled)(
+      'spends from the sender’s anonymous budget, refusing with 429 once it is spent',
+      async () => {
+        let refused: Response | undefined;
+        for (let attempt = 0; attempt < ANONYMOUS_POINTS * 2 && !refused; attempt++) {
+          const response = await post('{}');
+          if (response.status === 429) refused = response;
+          else expect(response.status).toBe(400);
+        }
+        expect(refused?.status).toBe(429);
+        expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
+        expect(await refused!.json()).toMatchObject({ errors: [{ extensions: { code: 'RATE_LIMITED' } }] });
+      },
+    );
+  },
+);
