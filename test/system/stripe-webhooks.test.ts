@@ -116,6 +116,13 @@ describe.each(await engineMatrix())(
           name: null,
           metadata: { tenantId },
         });
+        // Every call of billing's SDK reached the simulator, with no telemetry.
+        expect(sim.requests().map((request) => request.path)).toEqual([
+          '/v1/customers',
+          '/v1/checkout/sessions',
+        ]);
+        for (const request of sim.requests())
+          expect(request.headers['x-stripe-client-telemetry']).toBeUndefined();
       },
     );
 

@@ -21,7 +21,7 @@ export interface BillingOptions {
   paymentEffects?: PaymentEffects;
 }
 
-export function startBilling(
+export async function startBilling(
   config: BillingConfig,
   logger: Logger,
   options: BillingOptions = {},

@@ -198,6 +198,8 @@ describe('collect', () => {
       `fleet-invoice-${invoice.id}`,
       `fleet-invoice-${invoice.id}-finalize`,
     ]);
+    // The SDK reports nothing about itself: no timings of earlier calls, no telemetry id.
+    for (const request of requests) expect(request.headers['x-stripe-client-telemetry']).toBeUndefined();
     const collected = await stripe.invoices.retrieve(stripeId!);
     expect(collected).toMatchObject({
       status: 'open',
