@@ -1,4 +1,11 @@
-import { DAY_MS, type BillingPeriod } from '../invoices/billing-period.js';
+/** A UTC day, in milliseconds: billing months are made of whole ones. */
+export const DAY_MS = 86_400_000;
+
+/** A billing month's bounds: the half-open interval [start, end). */
+export interface MonthBounds {
+  start: Date;
+  end: Date;
+}
 
 /**
  * A time a device existed: from its creation to its removal, the half-open interval
@@ -17,13 +24,14 @@ export interface PresenceInterval {
  * nothing. Index 0 is the period's first day.
  */
 export function devicesPerDay(
-  period: BillingPeriod,
+  period: MonthBounds,
   presence: readonly PresenceInterval[],
   until: Date = period.end,
 ): number[] {
   const startMs = period.start.getTime();
   const endMs = Math.min(period.end.getTime(), until.getTime());
-  const counts = new Array<number>(period.days + 1).fill(0);
+  const days = Math.round((period.end.getTime() - startMs) / DAY_MS);
+  const counts = new Array<number>(days + 1).fill(0);
   for (const ranges of dayRangesByDevice(presence, startMs, endMs).values()) {
     for (const [first, last] of mergeRanges(ranges)) {
       counts[first]! += 1;
@@ -32,7 +40,7 @@ export function devicesPerDay(
   }
   const perDay: number[] = [];
   let running = 0;
-  for (let day = 0; day < period.days; day++) {
+  for (let day = 0; day < days; day++) {
     running += counts[day]!;
     perDay.push(running);
   }
@@ -41,7 +49,7 @@ export function devicesPerDay(
 
 /** The device-days of a period (up to `until`): the sum of {@link devicesPerDay}. */
 export function deviceDaysIn(
-  period: BillingPeriod,
+  period: MonthBounds,
   presence: readonly PresenceInterval[],
   until: Date = period.end,
 ): number {
