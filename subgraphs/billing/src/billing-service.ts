@@ -5,6 +5,7 @@ import { permissions } from './access/permissions.js';
 import type { BillingConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { BillingDatabase } from './database/schema.js';
+import { setUpInvoicing } from './invoices/invoicing.js';
 import { manualProvider } from './payments/manual/manual-provider.js';
 import { PlanCatalog } from './plans/plan-catalog.js';
 import { resolvers, type BillingContext } from './resolvers.js';
@@ -39,9 +40,17 @@ export function startBilling(config: BillingConfig, logger: Logger): Promise<Sta
           await subscriptions.endTrials(BILLING_ACTOR);
         },
       });
+      const invoicing = setUpInvoicing({
+        db,
+        config,
+        logger,
+        subscriptions,
+        providers: [subscriptions.provider],
+        onEvent: () => relay.notify(),
+      });
       return {
-        context: (request) => ({ plans, subscriptions, request }),
-        workers: [relay, trials],
+        context: (request) => ({ plans, subscriptions, invoices: invoicing.services, request }),
+        workers: [relay, trials, ...invoicing.workers],
         // Audit's restores, signed with the key billing ships its events to audit with.
         routes: restoreRoute(config.KEY_AUDIT, {
           subscription: subscriptionRestore(plans, subscriptions, db),

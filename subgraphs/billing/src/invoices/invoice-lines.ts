@@ -1,5 +1,5 @@
-import { monthOf, parseMonth } from '../subscriptions/billing-month.js';
 import { DAY_MS, devicesPerDay, type PresenceInterval } from '../usage/device-days.js';
+import { monthOfText } from './month-text.js';
 
 /**
  * The invoice arithmetic: what a tenant owes for a month, from the plans it was on (second by
@@ -78,10 +78,8 @@ export function invoiceLines(
   segments: readonly PlanSegment[],
   presence: readonly PresenceInterval[],
 ): InvoiceComputation {
-  const period = parseMonth(month);
-  // The round trip refuses years before 100, which Date would read as 19xx.
-  if (!period || monthOf(period.start) !== month)
-    throw new RangeError(`"${month}" is not a month: write it YYYY-MM, e.g. 2026-03`);
+  const period = monthOfText(month);
+  if (!period) throw new RangeError(`"${month}" is not a month: write it YYYY-MM, e.g. 2026-03`);
   const monthStart = period.start.getTime() / 1_000;
   const monthEnd = period.end.getTime() / 1_000;
   const monthSeconds = BigInt(monthEnd - monthStart);
