@@ -100,7 +100,7 @@ export class InvoicePayments {
           .select('tenant_id')
           .distinct()
           .where('status', '=', 'open')
-          .where('due_at', '<=', now)
+          .where('due_at', '<', now)
           .execute()
       ).map((row) => row.tenant_id),
     );
@@ -149,7 +149,7 @@ export class InvoicePayments {
       .select('id')
       .where('tenant_id', '=', tenantId)
       .where('status', '=', 'open')
-      .where('due_at', '<=', this.#now())
+      .where('due_at', '<', this.#now())
       .limit(1)
       .executeTakeFirst();
     if (stillOverdue) return false;
