@@ -27,7 +27,7 @@ const logger = createLogger({ service: 'test', level: 'silent' });
 describe.each(engines)('usage metering on $engine', ({ engine, enabled }) => {
   let audit: AuditUnderTest;
   let billing: BillingTestDatabase;
-  let clock = new Date('2026-04-15T12:00:00Z');
+  const clock = new Date('2026-04-15T12:00:00Z');
 
   const meter = (key?: Buffer) =>
     new UsageMeter({
