@@ -4,7 +4,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { graphql, parse, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, type Engine, type Principal, type SignedRequest } from '@fleet/service-kit';
+import { ANONYMOUS, createLogger, type Engine, type Principal, type SignedRequest } from '@fleet/service-kit';
 import {
   openBillingTestDatabase,
   type BillingTestDatabase,
@@ -221,14 +221,20 @@ describe.each(engines)('who sees usage and invoices, on $engine', ({ engine, ena
     },
   );
 
-  it.runIf(enabled)("keeps a tenant's invoices from its admins and operators", async () => {
-    for (const principal of [adminA, operatorA]) {
-      const one = await run(principal, INVOICE, { id: ids.a[0] });
-      expectAllowed(one);
-      expect(one.data).toEqual({ invoice: null });
-      expect(codesOf(await run(principal, INVOICES, { t: tenantA }))).toEqual(['FORBIDDEN']);
-    }
-  });
+  it.runIf(enabled)(
+    "keeps a tenant's invoices from its admins and operators, and from anonymous callers",
+    async () => {
+      expect(codesOf(await run(ANONYMOUS, INVOICE, { id: ids.a[0] }))).toEqual(['FORBIDDEN']);
+      expect(codesOf(await run(ANONYMOUS, INVOICES, { t: tenantA }))).toEqual(['FORBIDDEN']);
+      expect(codesOf(await run(ANONYMOUS, USAGE, { t: tenantA }))).toEqual(['FORBIDDEN']);
+      for (const principal of [adminA, operatorA]) {
+        const one = await run(principal, INVOICE, { id: ids.a[0] });
+        expectAllowed(one);
+        expect(one.data).toEqual({ invoice: null });
+        expect(codesOf(await run(principal, INVOICES, { t: tenantA }))).toEqual(['FORBIDDEN']);
+      }
+    },
+  );
 
   it.runIf(enabled)("answers another tenant's invoice as an unknown one, and refuses its list", async () => {
     for (const principal of [ownerB, { ...invoiceKeyA, tenantId: tenantB } as Principal]) {
