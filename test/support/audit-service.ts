@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { auditConfigSpec, startAudit } from '@fleet/audit';
 import type { OutboxEvent } from '@fleet/outbox';
 import { decodeKey, generateKey } from '@fleet/request-signing';
-import { createLogger, loadConfig, signedPost, type Engine, type StartedService } from '@fleet/service-kit';
+import {
+  createLogger,
+  encodePrincipal,
+  loadConfig,
+  signedPost,
+  type Engine,
+  type Principal,
+  type StartedService,
+} from '@fleet/service-kit';
 import { createServiceDatabases } from './postgres.js';
 
 export type AuditPeer = 'gateway' | 'aaa' | 'devices' | 'billing';
@@ -15,6 +23,12 @@ export interface AuditUnderTest {
   keys: Record<AuditPeer, Buffer>;
   /** Ships events to `/ingest` as a producer does, signed with its pair's key; fails on a refusal. */
   ingest(producer: Exclude<AuditPeer, 'gateway'>, events: readonly OutboxEvent[]): Promise<void>;
+  /** A GraphQL call as the gateway makes it, on the principal's behalf. */
+  graphql<T>(
+    principal: Principal,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] }>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +94,21 @@ export async function startAuditUnderTest(
       if (!response.ok)
         throw new Error(`audit refused the batch: ${response.status} ${await response.text()}`);
       await response.body?.cancel();
+    },
+    async graphql<T>(principal: Principal, query: string, variables: Record<string, unknown> = {}) {
+      const response = await signedPost({
+        caller: 'gateway',
+        audience: 'audit',
+        key: keys.gateway,
+        baseUrl,
+        path: '/graphql',
+        body: JSON.stringify({ query, variables }),
+        principal: encodePrincipal(principal),
+      });
+      return (await response.json()) as {
+        data?: T | null;
+        errors?: { message: string; extensions?: { code?: string } }[];
+      };
     },
     stop,
   };
