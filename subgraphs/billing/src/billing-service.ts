@@ -5,6 +5,8 @@ import { permissions } from './access/permissions.js';
 import type { BillingConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { BillingDatabase } from './database/schema.js';
+import { setUpInvoicing } from './invoices/invoicing.js';
+import { manualProvider } from './payments/manual/manual-provider.js';
 import type { PaymentEffects } from './payments/payment-effects.js';
 import { paymentProviderOf, stripeSettingsOf } from './payments/payment-provider-of.js';
 import { ProviderEvents } from './payments/provider-events.js';
@@ -55,6 +57,15 @@ export async function startBilling(
           await subscriptions.endTrials(BILLING_ACTOR);
         },
       });
+      const invoicing = setUpInvoicing({
+        db,
+        config,
+        logger,
+        subscriptions,
+        // A tenant keeps the provider it signed up with: its invoices may name manual still.
+        providers: provider.name === 'manual' ? [provider] : [manualProvider, provider],
+        onEvent: () => relay.notify(),
+      });
       const webhooks =
         provider.name === 'stripe'
           ? stripeWebhookRoute(
@@ -70,8 +81,8 @@ export async function startBilling(
             )
           : {};
       return {
-        context: (request) => ({ plans, subscriptions, request }),
-        workers: [relay, trials],
+        context: (request) => ({ plans, subscriptions, invoices: invoicing.services, request }),
+        workers: [relay, trials, ...invoicing.workers],
         routes: {
           // Audit's restores, signed with the key billing ships its events to audit with.
           ...restoreRoute(config.KEY_AUDIT, {

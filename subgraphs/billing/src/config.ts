@@ -18,6 +18,24 @@ export const billingConfigSpec = {
     min: 1,
     max: 86_400,
   }),
+  USAGE_POLL_INTERVAL_S: integer({
+    doc: "How often billing reads devices' new events from audit's feed to meter device-days.",
+    default: 30,
+    min: 1,
+    max: 3_600,
+  }),
+  INVOICE_INTERVAL_S: integer({
+    doc: "How often billing issues the last month's invoices not issued yet, hands them to the payment provider and checks due dates.",
+    default: 3_600,
+    min: 1,
+    max: 86_400,
+  }),
+  INVOICE_DUE_DAYS: integer({
+    doc: 'Days an invoice is due after it is issued; past that, the tenant is past due until it is paid.',
+    default: 14,
+    min: 1,
+    max: 365,
+  }),
   PAYMENT_PROVIDER: oneOf(PAYMENT_PROVIDERS, {
     doc: 'Who collects the invoices billing issues: `manual` (an admin records each payment) or `stripe`.',
     default: 'manual',

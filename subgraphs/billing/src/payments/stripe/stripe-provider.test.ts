@@ -250,11 +250,14 @@ describe('collect', () => {
     ).toBe(true);
   });
 
-  it('answers null where nobody but an admin can collect', async () => {
+  it('answers null for nothing to collect, and refuses to collect without a payment agreement', async () => {
     const { tenantId, account } = await subscribedTenant();
-    expect(await provider.collect(invoiceOf(tenantId, [['Pro', 4900]]), none)).toBeNull();
+    sim.resetRequests();
     expect(await provider.collect(invoiceOf(tenantId, []), account)).toBeNull();
-    expect(sim.requests().filter((request) => request.path.startsWith('/v1/invoice'))).toEqual([]);
+    await expect(provider.collect(invoiceOf(tenantId, [['Pro', 4900]]), none)).rejects.toThrow(
+      /has no payment agreement with Stripe/,
+    );
+    expect(sim.requests()).toEqual([]);
   });
 });
 

@@ -79,9 +79,14 @@ export function createStripeProvider(options: StripeProviderOptions): StripeProv
 
     async collect(invoice, account) {
       const { customerId, subscriptionId } = account;
-      // Without a payment agreement nobody can charge the tenant: an admin collects.
-      if (!customerId || !subscriptionId) return null;
+      // Nothing to charge.
       if (invoice.lines.length === 0 || invoice.totalMinor === 0) return null;
+      // Stripe charges through the tenant's payment agreement; until it has one, the invoice waits.
+      if (!customerId || !subscriptionId) {
+        throw new Error(
+          `Tenant ${invoice.tenantId} has no payment agreement with Stripe to collect invoice ${invoice.id}`,
+        );
+      }
       const currency = invoice.currency.toLowerCase();
       for (const [index, line] of invoice.lines.entries()) {
         await call('add an invoice line', () =>
