@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBilling, billingConfigSpec, type BillingOptions } from '@fleet/billing';
+import { startBilling, billingConfigSpec } from '@fleet/billing';
 import { decodeKey, generateKey } from '@fleet/request-signing';
 import {
   createLogger,
@@ -47,7 +47,6 @@ export interface BillingUnderTest {
 export async function startBillingUnderTest(
   engine: Engine,
   env: Record<string, string> = {},
-  options: BillingOptions = {},
 ): Promise<BillingUnderTest> {
   const dataDir = await mkdtemp(join(tmpdir(), 'billing-'));
   const gatewayKey = decodeKey(generateKey()) as Buffer;
@@ -79,7 +78,7 @@ export async function startBillingUnderTest(
       BILLING_LOG_LEVEL: 'silent',
       ...env,
     });
-    service = await startBilling(config, createLogger({ service: 'billing', level: 'silent' }), options);
+    service = await startBilling(config, createLogger({ service: 'billing', level: 'silent' }));
   } catch (error) {
     await stop();
     throw error;

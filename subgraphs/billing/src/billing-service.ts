@@ -7,27 +7,17 @@ import { migrations } from './database/migrations.js';
 import type { BillingDatabase } from './database/schema.js';
 import { setUpInvoicing } from './invoices/invoicing.js';
 import { manualProvider } from './payments/manual/manual-provider.js';
-import type { PaymentEffects } from './payments/payment-effects.js';
+import { billingPaymentEffects } from './payments/billing-payment-effects.js';
 import { paymentProviderOf, stripeSettingsOf } from './payments/payment-provider-of.js';
 import { ProviderEvents } from './payments/provider-events.js';
 import { stripeWebhookRoute } from './payments/stripe/stripe-webhook-route.js';
 import { StripeWebhooks } from './payments/stripe/stripe-webhooks.js';
-import { unwiredPaymentEffects } from './payments/unwired-payment-effects.js';
 import { PlanCatalog } from './plans/plan-catalog.js';
 import { resolvers, type BillingContext } from './resolvers.js';
 import { subscriptionRestore } from './subscriptions/subscription-restore.js';
 import { BILLING_ACTOR, Subscriptions, type EntitlementGuard } from './subscriptions/subscriptions.js';
 
-export interface BillingOptions {
-  /** What providers' events change in billing; until it is wired, no event is applied. */
-  paymentEffects?: PaymentEffects;
-}
-
-export async function startBilling(
-  config: BillingConfig,
-  logger: Logger,
-  options: BillingOptions = {},
-): Promise<StartedService> {
+export async function startBilling(config: BillingConfig, logger: Logger): Promise<StartedService> {
   // Before anything starts: a stripe provider without its settings is a ConfigError.
   const provider = paymentProviderOf(config);
   return startSubgraph<BillingDatabase, BillingContext>({
@@ -72,10 +62,12 @@ export async function startBilling(
               new StripeWebhooks({
                 webhookSecret: stripeSettingsOf(config).webhookSecret,
                 toleranceS: config.STRIPE_WEBHOOK_TOLERANCE_S,
-                events: new ProviderEvents(db, logger.child({ component: 'provider-events' }), () =>
-                  relay.notify(),
-                ),
-                effects: options.paymentEffects ?? unwiredPaymentEffects,
+                // After an event's changes commit: the outbox and the entitlements learn of them.
+                events: new ProviderEvents(db, logger.child({ component: 'provider-events' }), () => {
+                  relay.notify();
+                  entitlements.notify();
+                }),
+                effects: billingPaymentEffects(subscriptions, invoicing.services.payments),
               }),
               config.KEY_GATEWAY,
             )

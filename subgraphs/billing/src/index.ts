@@ -1,3 +1,3 @@
 export { billingConfigSpec, type BillingConfig } from './config.js';
-export { startBilling, type BillingOptions } from './billing-service.js';
+export { startBilling } from './billing-service.js';
 export type { EffectOutcome, PaymentEffects, ProviderCause } from './payments/payment-effects.js';

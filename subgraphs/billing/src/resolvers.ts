@@ -63,7 +63,7 @@ export const resolvers: GraphQLResolverMap<BillingContext> = {
       return { id: tenantId };
     },
     startCheckout: async (_: unknown, args: PlanArgs, ctx: BillingContext) =>
-      ctx.subscriptions.startCheckout(tenantIdOf(args.tenantId), args.planId),
+      ctx.subscriptions.startCheckout(tenantIdOf(args.tenantId), args.planId, actorOf(ctx.request.principal)),
     createPlan: async (_: unknown, args: { id: string; input: PlanInput }, ctx: BillingContext) =>
       planOut(await ctx.plans.create(args.id, args.input, ctx.request.principal)),
     updatePlan: async (_: unknown, args: { id: string; input: PlanInput }, ctx: BillingContext) =>

@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { EventActor } from '@fleet/outbox';
 import { ConflictError, NotFoundError, type Logger } from '@fleet/service-kit';
+import { inTransaction } from '../database/in-transaction.js';
 import type { BillingDatabase } from '../database/schema.js';
 import { BILLING_ACTOR } from '../subscriptions/subscriptions.js';
 import { recordInvoiceEvent, type InvoiceRow } from './invoice-store.js';
@@ -31,6 +32,14 @@ export class InvoicePayments {
     this.#now = options.now ?? (() => new Date());
   }
 
+  /**
+   * The same payments, recorded inside `trx` (a provider's event's transaction) with the
+   * subscriptions bound to it; whoever commits tells the outbox after.
+   */
+  withTransaction(trx: Transaction<BillingDatabase>, subscriptions: SubscriptionStanding): InvoicePayments {
+    return new InvoicePayments({ ...this.#options, db: trx, subscriptions, onEvent: () => undefined });
+  }
+
   /** An admin's record of a payment made outside any provider (the manual provider's invoices). */
   markPaid(invoiceId: string, actor: EventActor): Promise<InvoiceRow> {
     return this.recordPayment(invoiceId, 'manual', actor);
@@ -43,7 +52,7 @@ export class InvoicePayments {
    */
   async recordPayment(invoiceId: string, provider: string, actor: EventActor): Promise<InvoiceRow> {
     if (!UUID.test(invoiceId)) throw new NotFoundError('Invoice');
-    const paid = await this.#options.db.transaction().execute(async (trx) => {
+    const paid = await inTransaction(this.#options.db, async (trx) => {
       const invoice = await trx
         .selectFrom('invoice')
         .selectAll()

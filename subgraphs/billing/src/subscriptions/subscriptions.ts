@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { outboxTablesOf, recordEvent, type EventActor } from '@fleet/outbox';
 import { BadUserInputError } from '@fleet/service-kit';
+import { inTransaction } from '../database/in-transaction.js';
 import type { BillingDatabase, SubscriptionStatus } from '../database/schema.js';
 import type { PaymentProvider, ProviderAccount } from '../payments/payment-provider.js';
 import { FREE_PLAN_ID, isPaid, type PlanRow } from '../plans/plan-catalog.js';
@@ -30,6 +31,14 @@ export interface SubscriptionView {
   account: ProviderAccount;
   /** Whether the tenant had its trial: later paid plans start active. */
   trialUsed: boolean;
+}
+
+export interface SubscriptionsOptions {
+  db: Kysely<BillingDatabase>;
+  provider: PaymentProvider;
+  entitlements: EntitlementGuard;
+  onEvent: () => void;
+  now?: () => Date;
 }
 
 /** A change as made: the subscription after it, and its event (none when nothing changed). */
@@ -74,19 +83,28 @@ export class Subscriptions {
   readonly #entitlements: EntitlementGuard;
   readonly #onEvent: () => void;
   readonly #now: () => Date;
+  readonly #options: SubscriptionsOptions;
 
-  constructor(options: {
-    db: Kysely<BillingDatabase>;
-    provider: PaymentProvider;
-    entitlements: EntitlementGuard;
-    onEvent: () => void;
-    now?: () => Date;
-  }) {
+  constructor(options: SubscriptionsOptions) {
+    this.#options = options;
     this.#db = options.db;
     this.#provider = options.provider;
     this.#entitlements = options.entitlements;
     this.#onEvent = options.onEvent;
     this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * The same subscriptions, changed inside `trx` (a provider's event's transaction): each change
+   * commits with it, and whoever commits it tells the outbox and the entitlements after.
+   */
+  withTransaction(trx: Transaction<BillingDatabase>): Subscriptions {
+    return new Subscriptions({
+      ...this.#options,
+      db: trx,
+      entitlements: { enforce: (...args) => this.#entitlements.enforce(...args), notify: () => undefined },
+      onEvent: () => undefined,
+    });
   }
 
   get provider(): PaymentProvider {
@@ -124,7 +142,7 @@ export class Subscriptions {
     origin: ChangeOrigin,
     type = 'subscription.plan_changed',
   ): Promise<SubscriptionChange> {
-    const result = await this.#db.transaction().execute(async (trx): Promise<SubscriptionChange> => {
+    const result = await inTransaction(this.#db, async (trx): Promise<SubscriptionChange> => {
       const plan = await trx.selectFrom('plan').selectAll().where('id', '=', planId).executeTakeFirst();
       if (!plan) throw new BadUserInputError(`There is no plan "${planId}"`, 'planId');
       const row = await this.#lock(trx, tenantId, true);
@@ -189,7 +207,7 @@ export class Subscriptions {
    * the devices stay, and no more can be added.
    */
   async cancel(tenantId: string, actor: EventActor, origin: ChangeOrigin): Promise<SubscriptionView> {
-    const result = await this.#db.transaction().execute(async (trx) => {
+    const result = await inTransaction(this.#db, async (trx) => {
       const row = await this.#lock(trx, tenantId);
       const current = await this.#view(trx, tenantId, row);
       if (!row || current.status === 'canceled' || current.plan.id === FREE_PLAN_ID) {
@@ -233,7 +251,7 @@ export class Subscriptions {
     status: 'active' | 'past_due',
     actor: EventActor,
   ): Promise<SubscriptionView> {
-    const result = await this.#db.transaction().execute(async (trx) => {
+    const result = await inTransaction(this.#db, async (trx) => {
       const row = await this.#lock(trx, tenantId);
       const current = await this.#view(trx, tenantId, row);
       if (!row || current.status === status || current.status === 'canceled' || !isPaid(current.plan))
@@ -262,7 +280,11 @@ export class Subscriptions {
    * Sends the tenant's owner to the provider's payment page to subscribe to a paid plan. The
    * plan changes when the provider reports the subscription made (its webhook), not before.
    */
-  async startCheckout(tenantId: string, planId: string): Promise<{ id: string; url: string }> {
+  async startCheckout(
+    tenantId: string,
+    planId: string,
+    actor: EventActor,
+  ): Promise<{ id: string; url: string }> {
     const plan = await this.#db.selectFrom('plan').selectAll().where('id', '=', planId).executeTakeFirst();
     if (!plan) throw new BadUserInputError(`There is no plan "${planId}"`, 'planId');
     if (!plan.available) throw new BadUserInputError(`Plan "${plan.name}" is no longer offered`, 'planId');
@@ -283,26 +305,62 @@ export class Subscriptions {
       account: current.account,
       trialDays: current.trialUsed ? 0 : plan.trial_days,
     });
-    await this.attachProvider(tenantId, { customerId: session.customerId });
+    await this.attachProvider(tenantId, { customerId: session.customerId }, actor);
     return { id: session.sessionId, url: session.url };
   }
 
   /** Records the provider's ids of a tenant's customer and subscription. */
-  async attachProvider(tenantId: string, account: Partial<ProviderAccount>): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
-      const row = await this.#lock(trx, tenantId, true);
+  async attachProvider(
+    tenantId: string,
+    account: Partial<ProviderAccount>,
+    actor: EventActor,
+  ): Promise<{ changed: boolean }> {
+    const changed = await inTransaction(this.#db, async (trx) => {
+      const row = (await this.#lock(trx, tenantId, true))!;
+      const customerId = account.customerId ?? row.provider_customer_id;
+      const subscriptionId =
+        account.subscriptionId === undefined ? row.provider_subscription_id : account.subscriptionId;
+      if (
+        row.provider === this.#provider.name &&
+        customerId === row.provider_customer_id &&
+        subscriptionId === row.provider_subscription_id
+      )
+        return false;
       await trx
         .updateTable('subscription')
         .set({
           provider: this.#provider.name,
-          provider_customer_id: account.customerId ?? row!.provider_customer_id,
-          provider_subscription_id:
-            account.subscriptionId === undefined ? row!.provider_subscription_id : account.subscriptionId,
+          provider_customer_id: customerId,
+          provider_subscription_id: subscriptionId,
           updated_at: this.#now(),
         })
         .where('tenant_id', '=', tenantId)
         .execute();
+      const view = await this.#view(trx, tenantId, await this.#lock(trx, tenantId));
+      await this.#record(trx, view, 'subscription.provider_attached', actor, view.status);
+      return true;
     });
+    if (changed) this.#onEvent();
+    return { changed };
+  }
+
+  /**
+   * Ends the tenant's trial now, when the provider reports the subscription active before
+   * billing's own clock does. Changes nothing for a subscription that is not trialing.
+   */
+  async endTrialNow(tenantId: string, actor: EventActor): Promise<{ changed: boolean }> {
+    const changed = await inTransaction(this.#db, async (trx) => {
+      const row = await this.#lock(trx, tenantId);
+      if (row?.status !== 'trialing') return false;
+      const current = await this.#view(trx, tenantId, row);
+      await this.#openSegment(trx, tenantId, current.plan, true, this.#now());
+      await this.#write(trx, tenantId, { status: 'active', trial_ends_at: null });
+      const view = await this.#view(trx, tenantId, await this.#lock(trx, tenantId));
+      await this.#record(trx, view, 'subscription.trial_ended', actor, 'trialing');
+      return true;
+    });
+    if (changed) this.#committed();
+    return { changed };
   }
 
   /** Ends every trial that is due: each subscription turns active at its trial's end. */
@@ -318,7 +376,7 @@ export class Subscriptions {
       .execute();
     let ended = 0;
     for (const { tenant_id: tenantId } of due) {
-      const changed = await this.#db.transaction().execute(async (trx) => {
+      const changed = await inTransaction(this.#db, async (trx) => {
         const row = await this.#lock(trx, tenantId);
         if (row?.status !== 'trialing' || !row.trial_ends_at || row.trial_ends_at > now) return false;
         const current = await this.#view(trx, tenantId, row);

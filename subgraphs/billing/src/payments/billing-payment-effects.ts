@@ -1,0 +1,63 @@
+import { NotFoundError } from '@fleet/service-kit';
+import type { InvoicePayments } from '../invoices/invoice-payments.js';
+import type { Subscriptions } from '../subscriptions/subscriptions.js';
+import type { EffectOutcome, PaymentEffects } from './payment-effects.js';
+
+const outcome = (changed: boolean): EffectOutcome => (changed ? 'applied' : 'ignored');
+
+/**
+ * What a provider's events change in billing: the subscription code and the invoice payments,
+ * bound to the transaction that records the event. Billing's own rules decide as for any
+ * caller (a plan that does not exist, an invoice paid already…); the provider only reports.
+ */
+export function billingPaymentEffects(
+  subscriptions: Subscriptions,
+  payments: InvoicePayments,
+): PaymentEffects {
+  return {
+    async attachProvider(trx, { tenantId, actor, customerId, subscriptionId }) {
+      const { changed } = await subscriptions
+        .withTransaction(trx)
+        .attachProvider(tenantId, { customerId, subscriptionId }, actor);
+      return outcome(changed);
+    },
+
+    async changePlan(trx, { tenantId, actor, planId }) {
+      const { eventId } = await subscriptions
+        .withTransaction(trx)
+        .changePlan(tenantId, planId, actor, 'provider');
+      return outcome(eventId !== null);
+    },
+
+    async setStatus(trx, { tenantId, actor, subscriptionId, status }) {
+      const bound = subscriptions.withTransaction(trx);
+      const before = await bound.get(tenantId);
+      // News of an agreement that is not the tenant's current one changes nothing.
+      if (before.account.subscriptionId !== subscriptionId) return 'ignored';
+      let after = before;
+      if (status === 'canceled') after = await bound.cancel(tenantId, actor, 'provider');
+      else if (status === 'past_due') after = await bound.setStanding(tenantId, 'past_due', actor);
+      else if (status === 'active') {
+        if (before.status === 'trialing') return outcome((await bound.endTrialNow(tenantId, actor)).changed);
+        after = await bound.setStanding(tenantId, 'active', actor);
+      }
+      // `trialing`: billing's own clock ends the trial it gave.
+      return outcome(after.status !== before.status);
+    },
+
+    async markInvoicePaid(trx, { tenantId, actor, invoiceId, providerInvoiceId }) {
+      const invoice = await trx
+        .selectFrom('invoice')
+        .select(['tenant_id', 'provider_invoice_id'])
+        .where('id', '=', invoiceId)
+        .executeTakeFirst();
+      // Billing's invoice must be the one handed to the provider, of the tenant it names.
+      if (!invoice || invoice.tenant_id !== tenantId || invoice.provider_invoice_id !== providerInvoiceId)
+        throw new NotFoundError('Invoice');
+      await payments
+        .withTransaction(trx, subscriptions.withTransaction(trx))
+        .recordPayment(invoiceId, 'stripe', actor);
+      return 'applied';
+    },
+  };
+}
