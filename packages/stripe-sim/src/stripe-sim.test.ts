@@ -304,6 +304,33 @@ describe('checkout sessions', () => {
     await expect(sim.completeCheckout(session.id)).rejects.toThrow(/complete, not open/);
   });
 
+  it('reports the details the customer enters, a phone number too, on the session and a new customer', async () => {
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      success_url: 'https://fleet.example/billing/done',
+      line_items: [recurring('Pro')],
+    });
+    const details = {
+      email: 'ada@customer.example',
+      name: 'Ada Payer',
+      country: 'FR',
+      phone: '+33 1 23 45 67 89',
+    };
+    await sim.completeCheckout(session.id, details);
+    const completed = await stripe.checkout.sessions.retrieve(session.id);
+    expect(completed.customer_details).toMatchObject({
+      email: details.email,
+      name: details.name,
+      phone: details.phone,
+      address: { country: 'FR' },
+    });
+    expect(sim.object(completed.customer as string)).toMatchObject({
+      email: details.email,
+      name: details.name,
+      phone: details.phone,
+    });
+  });
+
   it('answers 404 resource_missing for a session it does not have', async () => {
     const refusal = await stripe.checkout.sessions
       .retrieve('cs_test_nothing')

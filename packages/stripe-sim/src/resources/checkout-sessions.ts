@@ -41,6 +41,8 @@ export interface CustomerDetails {
   email: string;
   name: string;
   country: string;
+  /** Asked for when the page collects phone numbers. */
+  phone?: string;
 }
 
 const DEFAULT_CUSTOMER_DETAILS: CustomerDetails = {
@@ -187,7 +189,11 @@ export function completeCheckoutSession(
   if (session.mode !== 'subscription') throw new RangeError('Only subscription-mode sessions are simulated');
   const customer =
     (session.customer ? context.store.get<Customer>('customer', session.customer) : undefined) ??
-    createCustomerFor(context, { email: session.customer_email ?? details.email, name: details.name });
+    createCustomerFor(context, {
+      email: session.customer_email ?? details.email,
+      name: details.name,
+      phone: details.phone ?? null,
+    });
   const data = context.store.attachment<SubscriptionData>(id, 'subscription_data')!;
   const items = context.store.attachment<CheckoutLineItem[]>(id, 'line_items')!;
   const subscription: Subscription = subscribe(context, {
@@ -209,7 +215,7 @@ export function completeCheckoutSession(
     },
     email: details.email,
     name: details.name,
-    phone: null,
+    phone: details.phone ?? null,
     tax_exempt: 'none',
     tax_ids: [],
   };
