@@ -46,11 +46,17 @@ export class InvoicePayments {
   }
 
   /**
-   * Records that `provider` collected an invoice: refuses an unknown invoice, one paid or void
-   * already, and one that another provider collects. The payment and its event commit together;
-   * then, when no other invoice of the tenant is overdue, the tenant is back in good standing.
+   * Records that `provider` collected an invoice, at `paidAt` (when the provider reports it; now
+   * by default): refuses an unknown invoice, one paid or void already, and one that another
+   * provider collects. The payment and its event commit together; then, when no other invoice
+   * of the tenant is overdue, the tenant is back in good standing.
    */
-  async recordPayment(invoiceId: string, provider: string, actor: EventActor): Promise<InvoiceRow> {
+  async recordPayment(
+    invoiceId: string,
+    provider: string,
+    actor: EventActor,
+    paidAt?: Date,
+  ): Promise<InvoiceRow> {
     if (!UUID.test(invoiceId)) throw new NotFoundError('Invoice');
     const paid = await inTransaction(this.#options.db, async (trx) => {
       const invoice = await trx
@@ -74,7 +80,7 @@ export class InvoicePayments {
         );
       const updated = await trx
         .updateTable('invoice')
-        .set({ status: 'paid', paid_at: this.#now() })
+        .set({ status: 'paid', paid_at: paidAt ?? this.#now() })
         .where('id', '=', invoice.id)
         .returningAll()
         .executeTakeFirstOrThrow();

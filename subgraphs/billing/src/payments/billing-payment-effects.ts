@@ -1,7 +1,9 @@
-import { NotFoundError } from '@fleet/service-kit';
+import { NotFoundError, ServiceUnavailableError } from '@fleet/service-kit';
 import type { InvoicePayments } from '../invoices/invoice-payments.js';
 import type { Subscriptions } from '../subscriptions/subscriptions.js';
 import type { EffectOutcome, PaymentEffects } from './payment-effects.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const outcome = (changed: boolean): EffectOutcome => (changed ? 'applied' : 'ignored');
 
@@ -45,18 +47,26 @@ export function billingPaymentEffects(
       return outcome(after.status !== before.status);
     },
 
-    async markInvoicePaid(trx, { tenantId, actor, invoiceId, providerInvoiceId }) {
+    async markInvoicePaid(trx, { tenantId, actor, invoiceId, providerInvoiceId, paidAt }) {
+      // Billing's invoice ids are UUIDs: anything else in the metadata names none of them.
+      if (!UUID.test(invoiceId)) throw new NotFoundError('Invoice');
       const invoice = await trx
         .selectFrom('invoice')
-        .select(['tenant_id', 'provider_invoice_id'])
-        .where('id', '=', invoiceId)
+        .select(['tenant_id', 'status', 'provider', 'provider_invoice_id'])
+        .where('id', '=', invoiceId.toLowerCase())
         .executeTakeFirst();
+      if (!invoice || invoice.tenant_id !== tenantId) throw new NotFoundError('Invoice');
+      if (invoice.status === 'open' && invoice.provider === 'stripe' && invoice.provider_invoice_id === null)
+        // Handed over, perhaps, but not recorded so yet (a hand-over under way, or one whose record
+        // failed and that the next one completes): not refused for good, delivered again later.
+        throw new ServiceUnavailableError(
+          `Invoice ${invoiceId} is not recorded as handed over to the provider yet`,
+        );
       // Billing's invoice must be the one handed to the provider, of the tenant it names.
-      if (!invoice || invoice.tenant_id !== tenantId || invoice.provider_invoice_id !== providerInvoiceId)
-        throw new NotFoundError('Invoice');
+      if (invoice.provider_invoice_id !== providerInvoiceId) throw new NotFoundError('Invoice');
       await payments
         .withTransaction(trx, subscriptions.withTransaction(trx))
-        .recordPayment(invoiceId, 'stripe', actor);
+        .recordPayment(invoiceId, 'stripe', actor, paidAt);
       return 'applied';
     },
   };

@@ -53,7 +53,10 @@ export interface PaymentEffects {
     trx: Transaction<BillingDatabase>,
     change: ProviderCause & { subscriptionId: string; status: SubscriptionStatus; trialEndsAt: Date | null },
   ): Promise<EffectOutcome>;
-  /** The provider collected billing's invoice `invoiceId` (its own id of it: `providerInvoiceId`). */
+  /**
+   * The provider collected billing's invoice `invoiceId` (its own id of it: `providerInvoiceId`)
+   * at `paidAt`.
+   */
   markInvoicePaid(
     trx: Transaction<BillingDatabase>,
     change: ProviderCause & { invoiceId: string; providerInvoiceId: string; paidAt: Date },
