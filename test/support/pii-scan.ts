@@ -60,8 +60,15 @@ export function findInLines(lines: readonly string[], values: readonly string[])
 }
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
-// 13 to 19 digits, possibly grouped by spaces or dashes: the length of a payment card number.
-const CARD_LIKE = /(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])/g;
+// 13 to 19 digits, the length of a payment card number: in one run, or grouped by spaces or
+// dashes as cards print them (4-4-4-4 and up to 3 more, 4-6-5, 4-6-4). Not any digits with
+// spaces between them: PostgreSQL's catalog writes constants as lists of byte values.
+const CARD_LIKE = new RegExp(
+  ['[0-9]{13,19}', '[0-9]{4}(?:[ -][0-9]{4}){3}(?:[ -]?[0-9]{1,3})?', '[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5}']
+    .map((form) => `(?<![0-9])${form}(?![0-9])`)
+    .join('|'),
+  'g',
+);
 
 /** Whether a run of digits passes the Luhn check every payment card number passes. */
 function luhn(digits: string): boolean {
