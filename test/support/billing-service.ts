@@ -42,7 +42,7 @@ export interface BillingUnderTest {
 /**
  * The billing service started on its own, as it runs in production: its own database on the
  * engine asked for, its outbox shipping to a stand-in for audit, called over HTTP as the gateway
- * calls it. `env` adds or overrides `BILLING_` variables; `options` are startBilling's.
+ * calls it. `env` adds or overrides `BILLING_` variables.
  */
 export async function startBillingUnderTest(
   engine: Engine,
