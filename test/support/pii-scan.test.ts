@@ -18,6 +18,8 @@ describe('the payment data scan', () => {
     const row =
       '(cus_Q1w2E3r4T5y6U7,sub_9f8e7d6c,4900,EUR,2026-12-01 10:00:00+00,1764583200,4242424242424241,8d3f0c1e-2b7a-4c6d-9e8f-0a1b2c3d4e5f)';
     expect(paymentDataIn(row)).toEqual([]);
+    // A UUID whose groups are digits only: 1424-4187-4116-9623(87) would pass for a card.
+    expect(paymentDataIn('(payment_webhook,abcdef12-1424-4187-4116-962387abcdef,1)')).toEqual([]);
     // A constant as PostgreSQL's catalog writes it, one byte value after the other ('trial').
     expect(paymentDataIn(':constvalue 9 [ 36 0 0 0 116 114 105 97 108 ]')).toEqual([]);
     expect(paymentDataIn('[ 48 0 0 0 116 114 105 97 108 ]')).toEqual([]);

@@ -70,6 +70,9 @@ const CARD_LIKE = new RegExp(
   'g',
 );
 
+// The platform's ids, whose groups of digits could otherwise look like a card's.
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
 /** Whether a run of digits passes the Luhn check every payment card number passes. */
 function luhn(digits: string): boolean {
   let sum = 0;
@@ -86,12 +89,12 @@ function luhn(digits: string): boolean {
 
 /**
  * What in a text looks like payment data or contact details: email addresses, and digit runs of
- * a card number's length that pass the Luhn check. Answers each finding once.
+ * a card number's length that pass the Luhn check (outside UUIDs). Answers each finding once.
  */
 export function paymentDataIn(text: string): string[] {
   const found = new Set<string>();
   for (const match of text.matchAll(EMAIL)) found.add(`email ${match[0]}`);
-  for (const match of text.matchAll(CARD_LIKE)) {
+  for (const match of text.replace(UUID, ' ').matchAll(CARD_LIKE)) {
     const digits = match[0].replace(/[ -]/g, '');
     if (luhn(digits)) found.add(`card-like number ${digits}`);
   }
