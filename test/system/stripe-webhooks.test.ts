@@ -1,5 +1,14 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStripeSim, type StripeEvent, type StripeSim } from '@fleet/stripe-sim';
+import { addMember, bearer, signIn } from '../support/identities.js';
+import {
+  findInDatabase,
+  findInFiles,
+  findInLines,
+  findPaymentDataInDatabase,
+  findPaymentDataInFiles,
+} from '../support/pii-scan.js';
 import {
   createTenant,
   engineMatrix,
@@ -9,9 +18,17 @@ import {
 } from '../support/test-federation.js';
 
 const START_CHECKOUT = 'mutation($t: ID!) { startCheckout(tenantId: $t, planId: "pro") { id url } }';
+const SUBSCRIPTION = 'query($id: ID!) { tenant(id: $id) { subscription { status plan { id } provider } } }';
 const HISTORY = `query($id: ID!) {
   entityHistory(entityType: "payment_webhook", entityId: $id, first: 10) { edges { node { type payload } } }
 }`;
+/** What the tenant's owner types on Stripe's Checkout page: Stripe's to keep, never billing's. */
+const ENTERED = {
+  email: 'margaret@payer.example',
+  name: 'Margaret Payer',
+  country: 'GB',
+  phone: '+44 20 7946 0958',
+};
 /** Per client address and window: small enough to reach, large enough for the sign-ins of the setup. */
 const ANONYMOUS_POINTS = 150;
 
@@ -27,7 +44,10 @@ describe.each(await engineMatrix())(
     let sim: StripeSim;
     let fleet: TestFederation;
     let tenantId: string;
+    let owner: Record<string, string>;
     let webhookUrl: string;
+    /** Stripe's ids of what the owner's Checkout made, which billing keeps. */
+    const kept: string[] = [];
 
     beforeAll(async () => {
       if (!enabled) return;
@@ -48,6 +68,12 @@ describe.each(await engineMatrix())(
       });
       webhookUrl = new URL('/webhooks/stripe', fleet.gatewayUrl).toString();
       tenantId = await createTenant(fleet, 'Stripe Paying', 'stripe-paying');
+      const member = await addMember(
+        fleet,
+        { id: tenantId, slug: 'stripe-paying' },
+        { email: 'owner@stripe-paying.example', fullName: 'Paying Owner', roles: ['owner'] },
+      );
+      owner = bearer((await signIn(fleet, member)).accessToken);
     });
 
     afterAll(async () => {
@@ -192,6 +218,37 @@ describe.each(await engineMatrix())(
       expect(await (await post(payload, signature)).json()).toEqual({ received: true, outcome: 'ignored' });
     });
 
+    it.skipIf(!enabled)(
+      'subscribes the tenant: the owner’s Checkout, Stripe’s delivery through the gateway, the plan read back',
+      async () => {
+        const started = await fleet.graphql<{ startCheckout: { id: string; url: string } }>(
+          START_CHECKOUT,
+          { t: tenantId },
+          owner,
+        );
+        expect(started.errors).toBeUndefined();
+        const { id, url } = started.data!.startCheckout;
+        expect(url).toBe(`${sim.url}/checkout/${id}`);
+        const before = await fleet.graphql(SUBSCRIPTION, { id: tenantId }, owner);
+        expect(before.data).toEqual({
+          tenant: { subscription: { status: 'ACTIVE', plan: { id: 'free' }, provider: 'stripe' } },
+        });
+
+        // The owner pays at Stripe, and Stripe reports it to the gateway.
+        const { events } = await sim.completeCheckout(id, ENTERED);
+        const completed = events.find((event) => event.type === 'checkout.session.completed')!;
+        expect(sim.signed(completed.id).payload).toContain(ENTERED.email);
+        const taken = await deliver(completed);
+        expect(taken.status).toBe(200);
+        expect(await taken.json()).toEqual({ received: true, outcome: 'applied' });
+        const after = await fleet.graphql(SUBSCRIPTION, { id: tenantId }, owner);
+        expect(after.data).toEqual({
+          tenant: { subscription: { status: 'TRIALING', plan: { id: 'pro' }, provider: 'stripe' } },
+        });
+        kept.push(String(sim.object(id)!.subscription), completed.id);
+      },
+    );
+
     it.skipIf(!enabled)('takes POST only, and bounds the body', async () => {
       expect((await fetch(webhookUrl)).status).toBe(405);
       const large = await post(JSON.stringify({ id: 'evt_x', padding: 'x'.repeat(300_000) }), 't=1,v1=00');
@@ -210,6 +267,33 @@ describe.each(await engineMatrix())(
         expect(refused?.status).toBe(429);
         expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThan(0);
         expect(await refused!.json()).toMatchObject({ errors: [{ extensions: { code: 'RATE_LIMITED' } }] });
+      },
+    );
+
+    it.skipIf(!enabled)(
+      'keeps none of the customer’s details in billing’s database, nor card numbers or email addresses',
+      async () => {
+        expect(kept).toHaveLength(2);
+        const entered = [ENTERED.email, ENTERED.name, ENTERED.phone];
+        const database = fleet.databases.billing;
+        if (database) {
+          expect(await findInDatabase(database.url, entered)).toEqual([]);
+          expect(await findPaymentDataInDatabase(database.url)).toEqual([]);
+          // The scan sees what billing does keep.
+          expect(await findInDatabase(database.url, kept)).not.toEqual([]);
+        } else {
+          const dir = join(fleet.dataDir, 'billing');
+          expect(await findInFiles(dir, entered)).toEqual([]);
+          expect(await findPaymentDataInFiles(dir)).toEqual([]);
+          const found = await findInFiles(dir, kept);
+          for (const id of kept)
+            expect(
+              found.some((file) => file.endsWith(`: ${id}`)),
+              id,
+            ).toBe(true);
+        }
+        expect(findInLines(fleet.logs('billing'), entered)).toEqual([]);
+        expect(findInLines(fleet.logs('gateway'), entered)).toEqual([]);
       },
     );
   },
