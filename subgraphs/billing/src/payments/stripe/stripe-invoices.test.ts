@@ -92,13 +92,15 @@ describe.each(engines)('invoices collected through Stripe on $engine', ({ engine
           .execute()
       ).length > 0;
     const lastWebhook = async () =>
-      (await db()
-        .selectFrom('outbox')
-        .select('payload')
-        .where('event_type', '=', 'payment.webhook')
-        .orderBy('position', 'desc')
-        .limit(1)
-        .executeTakeFirstOrThrow())!.payload;
+      (
+        await db()
+          .selectFrom('outbox')
+          .select('payload')
+          .where('event_type', '=', 'payment.webhook')
+          .orderBy('position', 'desc')
+          .limit(1)
+          .executeTakeFirstOrThrow()
+      ).payload;
     /** Everything an event about an invoice could change. */
     const state = async () => ({
       invoices: await db().selectFrom('invoice').selectAll().orderBy('id').execute(),
