@@ -63,6 +63,7 @@ const KEY_PAIRS: ReadonlyArray<readonly [string, string]> = [
   ['AAA_KEY_AUDIT', 'AUDIT_KEY_AAA'],
   ['DEVICES_KEY_AUDIT', 'AUDIT_KEY_DEVICES'],
   ['BILLING_KEY_AUDIT', 'AUDIT_KEY_BILLING'],
+  ['BILLING_KEY_DEVICES', 'DEVICES_KEY_BILLING'],
 ];
 
 function service(name: string): ComposeService {

@@ -53,11 +53,14 @@ export interface TestFederationOptions {
 /** Test-friendly settings: events ship quickly once audit is back. */
 const TEST_OVERRIDES: Partial<Record<ServiceName, Record<string, string>>> = {
   // Every test signs in from the same address, far more often than a person would; the tests of
-  // the rate limits themselves set their own budgets.
+  // the rate limits themselves set their own budgets. Every plan's tier is listed, so that none
+  // falls back to the default with a warning.
   gateway: {
     GATEWAY_RATE_LIMIT_SIGN_IN_REQUESTS: '100000',
     GATEWAY_RATE_LIMIT_ADDRESS_REQUESTS: '1000000',
-    GATEWAY_RATE_LIMIT_TIERS: 'standard=100000000/100000000/100000000',
+    GATEWAY_RATE_LIMIT_TIERS: ['free', 'standard', 'enterprise']
+      .map((tier) => `${tier}=100000000/100000000/100000000`)
+      .join(','),
   },
   aaa: { AAA_OUTBOX_MAX_BACKOFF_MS: '500' },
   devices: { DEVICES_OUTBOX_MAX_BACKOFF_MS: '500' },
