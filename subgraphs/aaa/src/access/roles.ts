@@ -22,6 +22,8 @@ export const TENANT_SCOPES = [
   'devices:write',
   'billing:read',
   'billing:write',
+  // A tenant's invoices: its owners and billing people, not every admin.
+  'invoices:read',
   'audit:read',
   // Restoring an entity through audit: the owning service still checks its own write scope.
   'audit:restore',
@@ -50,7 +52,7 @@ const GRANTS: Record<Role, readonly string[]> = {
   operator: ['tenant:read', 'devices:read', 'devices:write'],
   viewer: ['tenant:read', 'devices:read'],
   auditor: ['tenant:read', 'devices:read', 'audit:read', 'members:read'],
-  billing: ['tenant:read', 'billing:read', 'billing:write'],
+  billing: ['tenant:read', 'billing:read', 'billing:write', 'invoices:read'],
   'platform-admin': [...TENANT_SCOPES, ...PLATFORM_SCOPES],
   'platform-operator': ['platform:read', 'tenant:read', 'members:read', 'devices:read', 'audit:read'],
 };

@@ -25,8 +25,10 @@ import {
 } from '@fleet/service-kit';
 import { migrations } from '../database/migrations.js';
 import type { BillingDatabase } from '../database/schema.js';
+import { manualProvider } from '../payments/manual/manual-provider.js';
 import { PlanCatalog } from '../plans/plan-catalog.js';
 import { resolvers, type BillingContext } from '../resolvers.js';
+import { Subscriptions } from '../subscriptions/subscriptions.js';
 import { permissions, rules } from './permissions.js';
 
 /**
@@ -94,6 +96,7 @@ describe('the billing permissions', () => {
   let dir: string;
   let database: Database<BillingDatabase>;
   let catalog: PlanCatalog;
+  let subscriptions: Subscriptions;
   let schema: GraphQLSchema;
 
   /** Executes an operation as the principal, with a fresh context (shield caches per context). */
@@ -105,16 +108,23 @@ describe('the billing permissions', () => {
       clientAddress: '',
       logger,
     };
-    const contextValue: BillingContext = { plans: catalog, request };
+    const contextValue: BillingContext = { plans: catalog, subscriptions, request };
     return graphql({ schema, source, variableValues, contextValue });
   };
 
-  const planOf = async (tenantId: string) => (await catalog.planOfTenant(tenantId)).id;
+  const planOf = async (tenantId: string) => (await subscriptions.get(tenantId)).plan.id;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'billing-permissions-'));
     database = await openDatabase<BillingDatabase>({ url: undefined, dataDir: dir, migrations, logger });
     catalog = new PlanCatalog(database.db, () => undefined);
+    subscriptions = new Subscriptions({
+      db: database.db,
+      provider: manualProvider,
+      // No devices behind this schema: nothing to hold a quota against.
+      entitlements: { enforce: () => Promise.resolve(), notify: () => undefined },
+      onEvent: () => undefined,
+    });
     schema = applyMiddleware(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
   });
 
@@ -190,6 +200,63 @@ describe('the billing permissions', () => {
     expect(await planOf(tenantA)).toBe(before);
   });
 
+  const PLAN_INPUT = {
+    name: 'Team',
+    deviceQuota: 25,
+    rateLimitTier: 'standard',
+    priceMinor: 1900,
+    deviceDayPriceMinor: 4,
+    currency: 'EUR',
+    trialDays: 7,
+    available: true,
+  };
+  const CREATE_PLAN =
+    'mutation($id: ID!, $input: PlanInput!) { createPlan(id: $id, input: $input) { id name deviceQuota priceMinor } }';
+  const UPDATE_PLAN =
+    'mutation($id: ID!, $input: PlanInput!) { updatePlan(id: $id, input: $input) { id priceMinor } }';
+  const SUBSCRIPTION =
+    'query($t: ID!) { _entities(representations: [{ __typename: "Tenant", id: $t }]) { ... on Tenant { subscription { status plan { id } provider } } } }';
+  const CANCEL = 'mutation($t: ID!) { cancelSubscription(tenantId: $t) { id } }';
+
+  it('lets only platform administrators make and change plans', async () => {
+    for (const principal of [billingA, writerKeyB, platformReader])
+      expectForbidden(await run(principal, CREATE_PLAN, { id: 'team', input: PLAN_INPUT }));
+    expect(await catalog.get('team')).toBeUndefined();
+    const created = await run(platformAdmin, CREATE_PLAN, { id: 'team', input: PLAN_INPUT });
+    expectAllowed(created);
+    expect(created.data).toEqual({
+      createPlan: { id: 'team', name: 'Team', deviceQuota: 25, priceMinor: 1900 },
+    });
+    expectForbidden(
+      await run(billingA, UPDATE_PLAN, { id: 'team', input: { ...PLAN_INPUT, priceMinor: 1 } }),
+    );
+    expect((await catalog.get('team'))?.price_minor).toBe(1900);
+    expectAllowed(
+      await run(platformAdmin, UPDATE_PLAN, { id: 'team', input: { ...PLAN_INPUT, priceMinor: 2100 } }),
+    );
+    expect((await catalog.get('team'))?.price_minor).toBe(2100);
+  });
+
+  it("shows a tenant's subscription to its billing people and platform readers, and lets billing:write cancel it", async () => {
+    const tenant = randomUUID();
+    const billing = user(tenant, ['tenant:read', 'billing:read', 'billing:write']);
+    expectAllowed(await run(billing, CHANGE, { t: tenant, p: 'pro' }));
+    for (const principal of [billing, platformReader]) {
+      const read = await run(principal, SUBSCRIPTION, { t: tenant });
+      expectAllowed(read);
+      expect(read.data).toEqual({
+        _entities: [{ subscription: { status: 'TRIALING', plan: { id: 'pro' }, provider: 'manual' } }],
+      });
+    }
+    expectForbidden(await run(billingA, SUBSCRIPTION, { t: tenant }));
+    expectForbidden(await run(viewerA, SUBSCRIPTION, { t: tenantA }));
+    expectForbidden(await run(billingA, CANCEL, { t: tenant }));
+    expectForbidden(await run(platformReader, CANCEL, { t: tenant }));
+    expect(await planOf(tenant)).toBe('pro');
+    expectAllowed(await run(billing, CANCEL, { t: tenant }));
+    expect(await planOf(tenant)).toBe('free');
+  });
+
   it('names a rule for every field of every object type', () => {
     expect(uncoveredFields(buildSubgraphSchema([{ typeDefs, resolvers }]), rules)).toEqual([]);
   });
@@ -212,6 +279,7 @@ describe('the billing permissions', () => {
       source: '{ unlisted secret { value } }',
       contextValue: {
         plans: catalog,
+        subscriptions,
         request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
       },
     });

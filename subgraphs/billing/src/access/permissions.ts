@@ -1,13 +1,26 @@
-import { allow, type IRules } from 'graphql-shield';
-import { accessRules, denyByDefault, tenantIdArgument, type SignedRequest } from '@fleet/service-kit';
+import { allow, rule, type IRules } from 'graphql-shield';
+import {
+  accessRules,
+  denyByDefault,
+  isPlatformAdmin,
+  tenantIdArgument,
+  type SignedRequest,
+} from '@fleet/service-kit';
+
+type Context = { request: SignedRequest };
 
 /** The rules read the principal from the request the gateway signed. */
 const { isSignedIn, scopeInArgument, scopeInParent } = accessRules(
-  (context: { request: SignedRequest }) => context.request.principal,
+  (context: Context) => context.request.principal,
 );
 
-/** Which plan a tenant is on is the tenant's business, whichever path reached it. */
-const tenantPlanVisible = scopeInParent('billing:read', (parent: { id: string }) => parent.id);
+/** Plans are the platform's: only its admins make and change them. */
+const platformAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) =>
+  isPlatformAdmin(ctx.request.principal),
+);
+
+/** A tenant's plan and standing are the tenant's business, whichever path reached them. */
+const tenantBilling = scopeInParent('billing:read', (parent: { id: string }) => parent.id);
 
 /**
  * The rule of every type and root field of the billing schema. Exported apart from the shield
@@ -22,13 +35,21 @@ export const rules: IRules = {
   },
   Mutation: {
     changeTenantPlan: scopeInArgument('billing:write', tenantIdArgument),
+    cancelSubscription: scopeInArgument('billing:write', tenantIdArgument),
+    startCheckout: scopeInArgument('billing:write', tenantIdArgument),
+    createPlan: platformAdmin,
+    updatePlan: platformAdmin,
   },
   _Service: allow,
   Plan: isSignedIn,
+  // Reached only through Tenant.subscription, whose rule decides.
+  TenantSubscription: allow,
+  CheckoutSession: allow,
   Tenant: {
     // Only the entity's key: it tells nothing the caller did not send.
     id: isSignedIn,
-    plan: tenantPlanVisible,
+    plan: tenantBilling,
+    subscription: tenantBilling,
   },
 };
 

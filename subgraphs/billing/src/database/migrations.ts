@@ -58,6 +58,8 @@ export const migrations: Record<string, Migration> = {
           provider text not null default 'manual',
           provider_customer_id text unique,
           provider_subscription_id text unique,
+          -- A tenant's first paid plan may start with a trial; later ones do not.
+          trial_used boolean not null default false,
           -- Whether devices and the gateway still have to learn the tenant's entitlements.
           entitlement_dirty boolean not null default true,
           started_at timestamptz not null default now(),
@@ -84,7 +86,9 @@ export const migrations: Record<string, Migration> = {
           check (ends_at is null or ends_at > starts_at)
         )`.execute(db);
       await sql`
-        create unique index plan_segment_current on plan_segment (tenant_id) where ends_at is null`.execute(db);
+        create unique index plan_segment_current on plan_segment (tenant_id) where ends_at is null`.execute(
+        db,
+      );
       await sql`
         insert into subscription (tenant_id, plan_id, status, started_at, updated_at)
         select tenant_id, plan_id, 'active', changed_at, changed_at from tenant_plan`.execute(db);

@@ -25,6 +25,7 @@ export interface BillingDatabase extends OutboxTables {
     provider: string;
     provider_customer_id: string | null;
     provider_subscription_id: string | null;
+    trial_used: Generated<boolean>;
     entitlement_dirty: Generated<boolean>;
     started_at: Generated<Date>;
     updated_at: Generated<Date>;

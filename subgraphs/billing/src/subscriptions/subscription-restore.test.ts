@@ -1,24 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestRestore, type OutboxEvent, type RestoreRequest } from '@fleet/outbox';
 import { decodeKey, generateKey } from '@fleet/request-signing';
-import {
-  createLogger,
-  encodePrincipal,
-  loadConfig,
-  signedPost,
-  type Engine,
-  type Principal,
-  type StartedService,
-} from '@fleet/service-kit';
-import { startAuditIngest, type AuditIngest } from '../../../../test/support/audit-ingest.js';
-import { createServiceDatabases, postgresSuiteEnabled } from '../../../../test/support/postgres.js';
+import { encodePrincipal, signedPost, type Engine, type Principal } from '@fleet/service-kit';
+import type { AuditIngest } from '../../../../test/support/audit-ingest.js';
+import { startBillingUnderTest, type BillingUnderTest } from '../../../../test/support/billing-service.js';
+import { postgresSuiteEnabled } from '../../../../test/support/postgres.js';
 import { eventually } from '../../../../test/support/test-federation.js';
-import { billingConfigSpec } from '../config.js';
-import { startBilling } from '../billing-service.js';
 
 /**
  * The billing service, started on its own as it runs in production (its own database, its
@@ -39,57 +27,21 @@ const engines: { engine: Engine; enabled: boolean }[] = [
 
 describe.each(engines)('billing on $engine', ({ engine, enabled }) => {
   describe.skipIf(!enabled)('restores of a subscription', () => {
-    let dir: string;
-    let ingest: AuditIngest;
-    let service: StartedService;
-    let dropDatabase: (() => Promise<void>) | undefined;
+    let billing: BillingUnderTest;
     let baseUrl: string;
-    const gatewayKey = decodeKey(generateKey()) as Buffer;
-    const auditKey = decodeKey(generateKey()) as Buffer;
+    let gatewayKey: Buffer;
+    let auditKey: Buffer;
+    let ingest: AuditIngest;
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'billing-restore-'));
-      ingest = await startAuditIngest('billing', auditKey);
-      let databaseUrl: string | undefined;
-      if (engine === 'postgres') {
-        const created = await createServiceDatabases(['billing']);
-        databaseUrl = created.databases.billing.url;
-        dropDatabase = created.drop;
-      }
-      const config = loadConfig(billingConfigSpec, 'BILLING_', {
-        BILLING_PORT: '0',
-        BILLING_DATA_DIR: dir,
-        ...(databaseUrl ? { BILLING_DATABASE_URL: databaseUrl } : {}),
-        BILLING_KEY_GATEWAY: gatewayKey.toString('base64url'),
-        BILLING_KEY_AUDIT: auditKey.toString('base64url'),
-        BILLING_AUDIT_URL: ingest.url,
-        BILLING_OUTBOX_MAX_BACKOFF_MS: '500',
-        BILLING_LOG_LEVEL: 'silent',
-      });
-      service = await startBilling(config, createLogger({ service: 'billing', level: 'silent' }));
-      baseUrl = `http://127.0.0.1:${service.port}`;
+      billing = await startBillingUnderTest(engine);
+      ({ baseUrl, gatewayKey, auditKey, ingest } = billing);
     });
 
-    afterAll(async () => {
-      await service?.stop();
-      await ingest?.close();
-      await dropDatabase?.();
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
+    afterAll(() => billing?.stop());
 
-    /** A GraphQL call as the gateway makes it, on the principal's behalf. */
-    async function graphql<T>(principal: Principal, query: string, variables: Record<string, unknown>) {
-      const response = await signedPost({
-        caller: 'gateway',
-        audience: 'billing',
-        key: gatewayKey,
-        baseUrl,
-        path: '/graphql',
-        body: JSON.stringify({ query, variables }),
-        principal: encodePrincipal(principal),
-      });
-      return (await response.json()) as { data?: T | null; errors?: { message: string }[] };
-    }
+    const graphql = <T>(principal: Principal, query: string, variables: Record<string, unknown>) =>
+      billing.graphql<T>(principal, query, variables);
 
     /** A new tenant whose plan was changed to each of `plans` in turn; answers its events. */
     async function tenantWithPlans(...plans: string[]): Promise<{ tenantId: string; events: OutboxEvent[] }> {
@@ -151,7 +103,7 @@ describe.each(engines)('billing on $engine', ({ engine, enabled }) => {
       const answer = await restore(billingPerson, restoreTo(events[0]!));
       expect(answer.ok, JSON.stringify(answer)).toBe(true);
       if (!answer.ok) return;
-      expect(answer.result.state).toEqual({ tenantId, planId: 'pro' });
+      expect(answer.result.state).toMatchObject({ tenantId, planId: 'pro' });
       expect(await planOf(tenantId)).toBe('pro');
       const recorded = await ingest.event(answer.result.eventId);
       expect(recorded).toMatchObject({

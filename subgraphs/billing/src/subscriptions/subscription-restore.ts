@@ -1,19 +1,30 @@
 import type { Kysely } from 'kysely';
 import { actorOf, lastSequenceOf, outboxTablesOf, type RestoreHandler } from '@fleet/outbox';
-import { BadUserInputError, ForbiddenError, hasScopeIn, NotFoundError } from '@fleet/service-kit';
+import {
+  BadUserInputError,
+  ConflictError,
+  ForbiddenError,
+  hasScopeIn,
+  NotFoundError,
+} from '@fleet/service-kit';
 import type { BillingDatabase } from '../database/schema.js';
 import type { PlanCatalog } from '../plans/plan-catalog.js';
+import { subscriptionState, type Subscriptions } from './subscriptions.js';
 
 const MAX_PLAN_ID_LENGTH = 64;
 
 /**
  * Audit's restore of a tenant's subscription (see the restore contract in the outbox package):
- * the aggregate is the tenant (its id), its state `{ tenantId, planId }` as every subscription
- * event records it. Puts the tenant back on `state.planId`, which must still exist, as a new
+ * the aggregate is the tenant (its id), its state `{ tenantId, planId, … }` as every
+ * subscription event records it. Puts the tenant back on `state.planId`, which must still exist, as a new
  * change recorded as `subscription.restored`, like a change of plan. The principal needs
  * `billing:write` in the tenant, as for changeTenantPlan.
  */
-export function subscriptionRestore(plans: PlanCatalog, db: Kysely<BillingDatabase>): RestoreHandler {
+export function subscriptionRestore(
+  plans: PlanCatalog,
+  subscriptions: Subscriptions,
+  db: Kysely<BillingDatabase>,
+): RestoreHandler {
   return async (restore, request) => {
     const { principal } = request;
     const tenantId = restore.aggregateId.toLowerCase();
@@ -40,7 +51,14 @@ export function subscriptionRestore(plans: PlanCatalog, db: Kysely<BillingDataba
         `The state to restore names the plan "${planId}", which no longer exists`,
         'state.planId',
       );
-    const eventId = await plans.setPlan(tenantId, plan, 'subscription.restored', actorOf(principal));
-    return { eventId, state: { tenantId, planId: plan.id } };
+    const { view, eventId } = await subscriptions.changePlan(
+      tenantId,
+      plan.id,
+      actorOf(principal),
+      'caller',
+      'subscription.restored',
+    );
+    if (!eventId) throw new ConflictError(`The tenant is on plan "${plan.name}" already`, 'state.planId');
+    return { eventId, state: subscriptionState(view) };
   };
 }
