@@ -4,12 +4,20 @@ import { intervalTask, startSubgraph, type Logger, type StartedService } from '@
 import { permissions } from './access/permissions.js';
 import type { BillingConfig } from './config.js';
 import { migrations } from './database/migrations.js';
+import { EntitlementSync } from './entitlements/entitlement-sync.js';
+import { lookupRoute } from './entitlements/lookup-route.js';
 import type { BillingDatabase } from './database/schema.js';
 import { manualProvider } from './payments/manual/manual-provider.js';
 import { PlanCatalog } from './plans/plan-catalog.js';
 import { resolvers, type BillingContext } from './resolvers.js';
 import { subscriptionRestore } from './subscriptions/subscription-restore.js';
-import { BILLING_ACTOR, Subscriptions, type EntitlementGuard } from './subscriptions/subscriptions.js';
+import { BILLING_ACTOR, Subscriptions } from './subscriptions/subscriptions.js';
+
+/**
+ * Longest billing waits for devices to take a pushed quota. A downgrade waits for it inside its
+ * transaction, holding the subscription's lock, so it is short.
+ */
+const ENFORCE_TIMEOUT_MS = 5_000;
 
 export function startBilling(config: BillingConfig, logger: Logger): Promise<StartedService> {
   return startSubgraph<BillingDatabase, BillingContext>({
@@ -23,8 +31,12 @@ export function startBilling(config: BillingConfig, logger: Logger): Promise<Sta
     setup: (db) => {
       const relay = createOutboxRelay(db, 'billing', config, logger);
       const plans = new PlanCatalog(db, () => relay.notify());
-      // PLACEHOLDER until the entitlements land: nothing reaches devices yet.
-      const entitlements: EntitlementGuard = { enforce: () => Promise.resolve(), notify: () => {} };
+      const entitlements = new EntitlementSync({
+        db,
+        devices: { url: config.DEVICES_URL, key: config.KEY_DEVICES, timeoutMs: ENFORCE_TIMEOUT_MS },
+        intervalMs: config.ENTITLEMENT_SYNC_INTERVAL_S * 1000,
+        logger: logger.child({ component: 'entitlements' }),
+      });
       const subscriptions = new Subscriptions({
         db,
         provider: manualProvider,
@@ -41,11 +53,15 @@ export function startBilling(config: BillingConfig, logger: Logger): Promise<Sta
       });
       return {
         context: (request) => ({ plans, subscriptions, request }),
-        workers: [relay, trials],
-        // Audit's restores, signed with the key billing ships its events to audit with.
-        routes: restoreRoute(config.KEY_AUDIT, {
-          subscription: subscriptionRestore(plans, subscriptions, db),
-        }),
+        workers: [relay, trials, entitlements],
+        routes: {
+          // Audit's restores, signed with the key billing ships its events to audit with.
+          ...restoreRoute(config.KEY_AUDIT, {
+            subscription: subscriptionRestore(plans, subscriptions, db),
+          }),
+          // Devices and the gateway ask a tenant's entitlement, each signing with its own key.
+          ...lookupRoute(db, { devices: config.KEY_DEVICES, gateway: config.KEY_GATEWAY }),
+        },
       };
     },
   });

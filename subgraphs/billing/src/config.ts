@@ -1,4 +1,11 @@
-import { integer, producerConfigSpec, subgraphConfigSpec, type ConfigOf } from '@fleet/service-kit';
+import {
+  integer,
+  producerConfigSpec,
+  signingKey,
+  subgraphConfigSpec,
+  url,
+  type ConfigOf,
+} from '@fleet/service-kit';
 
 export const billingConfigSpec = {
   ...subgraphConfigSpec('billing', 4103),
@@ -8,6 +15,19 @@ export const billingConfigSpec = {
     default: 60,
     min: 1,
     max: 86_400,
+  }),
+  DEVICES_URL: url({
+    doc: "Base URL of the devices service, which billing tells each tenant's device quota (its plan's).",
+    default: 'http://127.0.0.1:4102',
+  }),
+  KEY_DEVICES: signingKey(
+    "Key of the billing/devices pair: billing signs the entitlements it pushes with it, devices its questions about a tenant's plan (base64url, 32 bytes).",
+  ),
+  ENTITLEMENT_SYNC_INTERVAL_S: integer({
+    doc: 'How often billing pushes the entitlements devices has not acknowledged yet (besides right after each change), retrying those devices could not take.',
+    default: 10,
+    min: 1,
+    max: 3_600,
   }),
 };
 
