@@ -167,6 +167,19 @@ export async function createTenant(fleet: TestFederation, name: string, slug: st
   return created.data.createTenant.id;
 }
 
+/**
+ * Puts a tenant on a plan through the gateway, as a platform administrator would: a tenant that
+ * will have more devices than the free plan allows needs a larger one.
+ */
+export async function choosePlan(fleet: TestFederation, tenantId: string, planId: string): Promise<void> {
+  const changed = await fleet.asAdmin<{ changeTenantPlan: { id: string } }>(
+    'mutation($t: ID!, $p: ID!) { changeTenantPlan(tenantId: $t, planId: $p) { id } }',
+    { t: tenantId, p: planId },
+  );
+  if (!changed.data)
+    throw new Error(`could not put tenant ${tenantId} on ${planId}: ${JSON.stringify(changed.errors)}`);
+}
+
 export interface TokenPairResult {
   accessToken: string;
   accessTokenExpiresAt: string;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allAuditEvents } from '../support/audit-events.js';
 import { ADMIN_URL } from '../support/postgres.js';
 import {
+  choosePlan,
   createTenant,
   engineMatrix,
   eventually,
@@ -39,6 +40,8 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
     routers = await startRouters(1);
     fleet = await startTestFederation({ engine });
     tenantId = await createTenant(fleet, 'Durable', 'durable');
+    // More devices than the free plan allows.
+    await choosePlan(fleet, tenantId, 'pro');
   });
 
   afterAll(async () => {
