@@ -379,6 +379,20 @@ describe('docker-compose.yml', () => {
       }
     });
 
+    it('points billing and devices at each other, for entitlements', () => {
+      for (const [name, variableName, peer] of [
+        ['billing', 'BILLING_DEVICES_URL', 'devices'],
+        ['devices', 'DEVICES_BILLING_URL', 'billing'],
+      ] as const) {
+        const url = new URL(variable(name, variableName));
+        expect({ protocol: url.protocol, host: url.hostname, port: Number(url.port) }, name).toEqual({
+          protocol: 'http:',
+          host: peer,
+          port: portOf(peer),
+        });
+      }
+    });
+
     it('points the gateway at each subgraph’s GraphQL endpoint', () => {
       for (const subgraph of SUBGRAPHS) {
         const url = new URL(variable('gateway', `GATEWAY_${subgraph.toUpperCase()}_URL`));
