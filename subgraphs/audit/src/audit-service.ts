@@ -15,6 +15,7 @@ import { loadCheckpointSigner } from './chain/checkpoint-signer.js';
 import type { AuditConfig } from './config.js';
 import { migrations } from './database/migrations.js';
 import type { AuditDatabase } from './database/schema.js';
+import { FEED_PATH, feedRoute } from './feed/event-feed.js';
 import { validateEvents } from './ingest/validate-events.js';
 import type { AuditContext } from './audit-context.js';
 import { resolvers } from './resolvers.js';
@@ -85,7 +86,11 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
           owners,
           exportMaxPositions: config.EXPORT_MAX_POSITIONS,
         }),
-        routes: { '/ingest': ingestRoute(chain, producerKeys) },
+        routes: {
+          '/ingest': ingestRoute(chain, producerKeys),
+          // Billing meters devices' events from here, signed with the key of its pair with audit.
+          [FEED_PATH]: feedRoute(db, new Map([['billing', config.KEY_BILLING]])),
+        },
         workers,
       };
     },

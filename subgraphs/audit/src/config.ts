@@ -16,7 +16,7 @@ export const auditConfigSpec = {
     'Key of the devices/audit pair: devices signs the events it ships with it, audit its restore calls (base64url, 32 bytes).',
   ),
   KEY_BILLING: signingKey(
-    'Key of the billing/audit pair: billing signs the events it ships with it, audit its restore calls (base64url, 32 bytes).',
+    'Key of the billing/audit pair: billing signs the events it ships and its reads of the event feed with it, audit its restore calls (base64url, 32 bytes).',
   ),
   DEVICES_URL: url({
     doc: 'Base URL of the devices service, which audit asks to restore a device.',

@@ -7,6 +7,7 @@ import { migrations } from './database/migrations.js';
 import { EntitlementSync } from './entitlements/entitlement-sync.js';
 import { lookupRoute } from './entitlements/lookup-route.js';
 import type { BillingDatabase } from './database/schema.js';
+import { setUpInvoicing } from './invoices/invoicing.js';
 import { manualProvider } from './payments/manual/manual-provider.js';
 import { PlanCatalog } from './plans/plan-catalog.js';
 import { resolvers, type BillingContext } from './resolvers.js';
@@ -51,9 +52,17 @@ export function startBilling(config: BillingConfig, logger: Logger): Promise<Sta
           await subscriptions.endTrials(BILLING_ACTOR);
         },
       });
+      const invoicing = setUpInvoicing({
+        db,
+        config,
+        logger,
+        subscriptions,
+        providers: [subscriptions.provider],
+        onEvent: () => relay.notify(),
+      });
       return {
-        context: (request) => ({ plans, subscriptions, request }),
-        workers: [relay, trials, entitlements],
+        context: (request) => ({ plans, subscriptions, invoices: invoicing.services, request }),
+        workers: [relay, trials, entitlements, ...invoicing.workers],
         routes: {
           // Audit's restores, signed with the key billing ships its events to audit with.
           ...restoreRoute(config.KEY_AUDIT, {

@@ -16,6 +16,24 @@ export const billingConfigSpec = {
     min: 1,
     max: 86_400,
   }),
+  USAGE_POLL_INTERVAL_S: integer({
+    doc: "How often billing reads devices' new events from audit's feed to meter device-days.",
+    default: 30,
+    min: 1,
+    max: 3_600,
+  }),
+  INVOICE_INTERVAL_S: integer({
+    doc: "How often billing issues the last month's invoices not issued yet, hands them to the payment provider and checks due dates.",
+    default: 3_600,
+    min: 1,
+    max: 86_400,
+  }),
+  INVOICE_DUE_DAYS: integer({
+    doc: 'Days an invoice is due after it is issued; past that, the tenant is past due until it is paid.',
+    default: 14,
+    min: 1,
+    max: 365,
+  }),
   DEVICES_URL: url({
     doc: "Base URL of the devices service, which billing tells each tenant's device quota (its plan's).",
     default: 'http://127.0.0.1:4102',

@@ -1,12 +1,13 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { actorOf } from '@fleet/outbox';
 import type { SignedRequest } from '@fleet/service-kit';
+import { invoiceResolvers, type InvoiceContext } from './invoices/invoice-resolvers.js';
 import type { PlanCatalog, PlanRow } from './plans/plan-catalog.js';
 import type { PlanInput } from './plans/plan-input.js';
 import { monthBounds } from './subscriptions/billing-month.js';
 import { tenantIdOf, type Subscriptions, type SubscriptionView } from './subscriptions/subscriptions.js';
 
-export interface BillingContext {
+export interface BillingContext extends InvoiceContext {
   plans: PlanCatalog;
   subscriptions: Subscriptions;
   request: SignedRequest;
@@ -48,6 +49,7 @@ export const resolvers: GraphQLResolverMap<BillingContext> = {
       const plan = await plans.get(args.id);
       return plan ? planOut(plan) : null;
     },
+    ...invoiceResolvers.Query,
   },
   Mutation: {
     changeTenantPlan: async (_: unknown, args: PlanArgs, ctx: BillingContext) => {
@@ -66,6 +68,7 @@ export const resolvers: GraphQLResolverMap<BillingContext> = {
       planOut(await ctx.plans.create(args.id, args.input, ctx.request.principal)),
     updatePlan: async (_: unknown, args: { id: string; input: PlanInput }, ctx: BillingContext) =>
       planOut(await ctx.plans.update(args.id, args.input, ctx.request.principal)),
+    ...invoiceResolvers.Mutation,
   },
   Tenant: {
     __resolveReference: (reference: { id: string }) => ({ id: reference.id }),
@@ -73,5 +76,6 @@ export const resolvers: GraphQLResolverMap<BillingContext> = {
       planOut((await subscriptions.get(tenantIdOf(tenant.id))).plan),
     subscription: async (tenant: { id: string }, _: unknown, { subscriptions }: BillingContext) =>
       subscriptionOut(await subscriptions.get(tenantIdOf(tenant.id))),
+    ...invoiceResolvers.Tenant,
   },
 };

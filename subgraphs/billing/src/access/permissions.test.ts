@@ -29,6 +29,8 @@ import { manualProvider } from '../payments/manual/manual-provider.js';
 import { PlanCatalog } from '../plans/plan-catalog.js';
 import { resolvers, type BillingContext } from '../resolvers.js';
 import { Subscriptions } from '../subscriptions/subscriptions.js';
+import { setUpInvoicing } from '../invoices/invoicing.js';
+import type { InvoiceServices } from '../invoices/invoice-resolvers.js';
 import { permissions, rules } from './permissions.js';
 
 /**
@@ -97,6 +99,7 @@ describe('the billing permissions', () => {
   let database: Database<BillingDatabase>;
   let catalog: PlanCatalog;
   let subscriptions: Subscriptions;
+  let invoices: InvoiceServices;
   let schema: GraphQLSchema;
 
   /** Executes an operation as the principal, with a fresh context (shield caches per context). */
@@ -108,7 +111,7 @@ describe('the billing permissions', () => {
       clientAddress: '',
       logger,
     };
-    const contextValue: BillingContext = { plans: catalog, subscriptions, request };
+    const contextValue: BillingContext = { plans: catalog, subscriptions, invoices, request };
     return graphql({ schema, source, variableValues, contextValue });
   };
 
@@ -125,6 +128,21 @@ describe('the billing permissions', () => {
       entitlements: { enforce: () => Promise.resolve(), notify: () => undefined },
       onEvent: () => undefined,
     });
+    // No audit behind this schema either: its workers never start.
+    invoices = setUpInvoicing({
+      db: database.db,
+      config: {
+        AUDIT_URL: 'http://127.0.0.1:9',
+        KEY_AUDIT: Buffer.alloc(32),
+        USAGE_POLL_INTERVAL_S: 60,
+        INVOICE_INTERVAL_S: 3_600,
+        INVOICE_DUE_DAYS: 14,
+      },
+      logger,
+      subscriptions,
+      providers: [manualProvider],
+      onEvent: () => undefined,
+    }).services;
     schema = applyMiddleware(buildSubgraphSchema([{ typeDefs, resolvers }]), permissions);
   });
 
@@ -280,6 +298,7 @@ describe('the billing permissions', () => {
       contextValue: {
         plans: catalog,
         subscriptions,
+        invoices,
         request: { caller: 'gateway', principal: platformAdmin, requestId: 'r', clientAddress: '', logger },
       },
     });

@@ -6,6 +6,7 @@ import {
   tenantIdArgument,
   type SignedRequest,
 } from '@fleet/service-kit';
+import { invoiceRules } from '../invoices/invoice-permissions.js';
 
 type Context = { request: SignedRequest };
 
@@ -32,6 +33,7 @@ export const rules: IRules = {
     _entities: allow,
     plans: isSignedIn,
     plan: isSignedIn,
+    ...invoiceRules.Query,
   },
   Mutation: {
     changeTenantPlan: scopeInArgument('billing:write', tenantIdArgument),
@@ -39,6 +41,7 @@ export const rules: IRules = {
     startCheckout: scopeInArgument('billing:write', tenantIdArgument),
     createPlan: platformAdmin,
     updatePlan: platformAdmin,
+    ...invoiceRules.Mutation,
   },
   _Service: allow,
   Plan: isSignedIn,
@@ -50,7 +53,9 @@ export const rules: IRules = {
     id: isSignedIn,
     plan: tenantBilling,
     subscription: tenantBilling,
+    ...invoiceRules.Tenant,
   },
+  ...invoiceRules.types,
 };
 
 /**

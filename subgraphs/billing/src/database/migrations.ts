@@ -100,4 +100,83 @@ export const migrations: Record<string, Migration> = {
       await sql`drop table tenant_plan`.execute(db);
     },
   },
+  /**
+   * Usage metering and invoices. Devices' events arrive through audit's feed: each event id is
+   * metered once (a replayed page or a cursor set back counts nothing twice), and each device
+   * keeps the time it existed. Invoices bill a closed month once per tenant, with their lines.
+   */
+  '0003-usage-invoices': {
+    async up(db: Kysely<any>) {
+      // Where billing is in each feed it follows: the last position it metered.
+      await sql`
+        create table usage_cursor (
+          feed text primary key,
+          position bigint not null check (position >= 0),
+          updated_at timestamptz not null default now()
+        )`.execute(db);
+      await sql`
+        create table metered_event (
+          event_id uuid primary key,
+          position bigint not null,
+          event_type text not null,
+          metered_at timestamptz not null default now()
+        )`.execute(db);
+      // A device from its creation to its removal. Either end may be learnt first: until its
+      // creation is metered, a device counts nothing.
+      await sql`
+        create table device_presence (
+          device_id text primary key,
+          tenant_id uuid not null,
+          present_from timestamptz,
+          present_until timestamptz
+        )`.execute(db);
+      await sql`create index device_presence_tenant on device_presence (tenant_id, present_from)`.execute(db);
+      await sql`
+        create table invoice (
+          id uuid primary key,
+          tenant_id uuid not null,
+          period text not null check (period ~ '^[0-9]{4}-(0[1-9]|1[0-2])$'),
+          status text not null check (status in ('open', 'paid', 'void')),
+          currency char(3) not null check (currency ~ '^[A-Z]{3}$'),
+          total_minor bigint not null check (total_minor >= 0),
+          issued_at timestamptz not null,
+          due_at timestamptz not null,
+          paid_at timestamptz,
+          provider text not null,
+          provider_invoice_id text unique,
+          -- When the provider took the invoice to collect (null until then; the manual provider
+          -- takes it at once, with no id of its own).
+          handed_over_at timestamptz,
+          -- A replica handing the invoice over holds it until then, so that no other does too.
+          handing_over_until timestamptz,
+          unique (tenant_id, period),
+          check ((status = 'paid') = (paid_at is not null)),
+          check (status <> 'void' or total_minor = 0),
+          check (due_at >= issued_at)
+        )`.execute(db);
+      await sql`create index invoice_open_due on invoice (due_at) where status = 'open'`.execute(db);
+      await sql`
+        create table invoice_line (
+          invoice_id uuid not null references invoice (id),
+          line_no integer not null check (line_no >= 1),
+          kind text not null check (kind in ('plan_fee', 'device_usage')),
+          description text not null,
+          plan_id text not null,
+          period_start timestamptz not null,
+          period_end timestamptz not null,
+          quantity bigint not null check (quantity >= 0),
+          unit_amount_minor bigint not null check (unit_amount_minor >= 0),
+          amount_minor bigint not null check (amount_minor >= 0),
+          primary key (invoice_id, line_no),
+          check (period_end > period_start)
+        )`.execute(db);
+      // Tenants billing put past due for an overdue invoice, until none of theirs is overdue:
+      // only these does billing put back in good standing.
+      await sql`
+        create table overdue_tenant (
+          tenant_id uuid primary key,
+          since timestamptz not null
+        )`.execute(db);
+    },
+  },
 };

@@ -1,0 +1,115 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditConfigSpec, startAudit } from '@fleet/audit';
+import type { OutboxEvent } from '@fleet/outbox';
+import { decodeKey, generateKey } from '@fleet/request-signing';
+import {
+  createLogger,
+  encodePrincipal,
+  loadConfig,
+  signedPost,
+  type Engine,
+  type Principal,
+  type StartedService,
+} from '@fleet/service-kit';
+import { createServiceDatabases } from './postgres.js';
+
+export type AuditPeer = 'gateway' | 'aaa' | 'devices' | 'billing';
+
+export interface AuditUnderTest {
+  baseUrl: string;
+  /** The key of each pair audit belongs to. */
+  keys: Record<AuditPeer, Buffer>;
+  /** Ships events to `/ingest` as a producer does, signed with its pair's key; fails on a refusal. */
+  ingest(producer: Exclude<AuditPeer, 'gateway'>, events: readonly OutboxEvent[]): Promise<void>;
+  /** A GraphQL call as the gateway makes it, on the principal's behalf. */
+  graphql<T>(
+    principal: Principal,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The audit service started on its own, as it runs in production: its own database on the
+ * engine asked for, its signed routes over HTTP. `env` adds or overrides `AUDIT_` variables.
+ */
+export async function startAuditUnderTest(
+  engine: Engine,
+  env: Record<string, string> = {},
+): Promise<AuditUnderTest> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'audit-'));
+  const newKey = () => decodeKey(generateKey()) as Buffer;
+  const keys: Record<AuditPeer, Buffer> = {
+    gateway: newKey(),
+    aaa: newKey(),
+    devices: newKey(),
+    billing: newKey(),
+  };
+  let databaseUrl: string | undefined;
+  let dropDatabase: (() => Promise<void>) | undefined;
+  if (engine === 'postgres') {
+    const created = await createServiceDatabases(['audit']);
+    databaseUrl = created.databases.audit.url;
+    dropDatabase = created.drop;
+  }
+  let service: StartedService | undefined;
+  const stop = async (): Promise<void> => {
+    await service?.stop();
+    await dropDatabase?.();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const config = loadConfig(auditConfigSpec, 'AUDIT_', {
+      AUDIT_PORT: '0',
+      AUDIT_DATA_DIR: dataDir,
+      ...(databaseUrl ? { AUDIT_DATABASE_URL: databaseUrl } : {}),
+      AUDIT_KEY_GATEWAY: keys.gateway.toString('base64url'),
+      AUDIT_KEY_AAA: keys.aaa.toString('base64url'),
+      AUDIT_KEY_DEVICES: keys.devices.toString('base64url'),
+      AUDIT_KEY_BILLING: keys.billing.toString('base64url'),
+      AUDIT_LOG_LEVEL: 'silent',
+      ...env,
+    });
+    service = await startAudit(config, createLogger({ service: 'audit', level: 'silent' }));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const baseUrl = `http://127.0.0.1:${service.port}`;
+  return {
+    baseUrl,
+    keys,
+    async ingest(producer, events) {
+      const response = await signedPost({
+        caller: producer,
+        audience: 'audit',
+        key: keys[producer],
+        baseUrl,
+        path: '/ingest',
+        body: JSON.stringify({ events }),
+      });
+      if (!response.ok)
+        throw new Error(`audit refused the batch: ${response.status} ${await response.text()}`);
+      await response.body?.cancel();
+    },
+    async graphql<T>(principal: Principal, query: string, variables: Record<string, unknown> = {}) {
+      const response = await signedPost({
+        caller: 'gateway',
+        audience: 'audit',
+        key: keys.gateway,
+        baseUrl,
+        path: '/graphql',
+        body: JSON.stringify({ query, variables }),
+        principal: encodePrincipal(principal),
+      });
+      return (await response.json()) as {
+        data?: T | null;
+        errors?: { message: string; extensions?: { code?: string } }[];
+      };
+    },
+    stop,
+  };
+}
