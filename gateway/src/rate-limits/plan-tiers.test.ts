@@ -135,4 +135,20 @@ describe('the rate limiter with plan tiers', () => {
     expect(warnings[0]).toMatchObject({ tier: 'platinum', defaultTier: 'standard' });
     await limiter.close();
   });
+
+  it("gives the platform's operators the default tier, whatever their tenant's plan", async () => {
+    const platformTenant = randomUUID();
+    let asked = 0;
+    const limiter = new RateLimiter(config, capturingLogger().logger, () => {
+      asked++;
+      return Promise.resolve('free');
+    });
+    const operator = { ...member(platformTenant), scopes: ['platform:read'] };
+    const admin = { ...member(platformTenant), scopes: ['platform:admin'] };
+    expect(await limitsOf(limiter, operator)).toEqual({ user: 500, tenant: 1000 });
+    expect(await limitsOf(limiter, admin)).toEqual({ user: 500, tenant: 1000 });
+    expect(asked).toBe(0);
+    expect(await limitsOf(limiter, member(platformTenant))).toEqual({ user: 50, tenant: 100 });
+    await limiter.close();
+  });
 });

@@ -1,5 +1,5 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { ConfigError, type Logger, type Principal } from '@fleet/service-kit';
+import { ConfigError, isPlatformReader, type Logger, type Principal } from '@fleet/service-kit';
 import { memoryCounters, redisCounters, type CounterStore } from './counter-store.js';
 import { parseTiers, type RateLimitConfig, type TierBudget } from './rate-limit-config.js';
 
@@ -117,7 +117,8 @@ export class RateLimiter {
         });
         break;
       case 'user': {
-        const tier = await this.#tierOf(principal.tenantId);
+        // The platform's own operators are nobody's customers: no plan sizes their budgets.
+        const tier = await this.#tierOf(isPlatformReader(principal) ? null : principal.tenantId);
         spends.push({ policy: 'user', key: principal.userId, limit: tier.user, points: cost });
         if (principal.tenantId) {
           spends.push({ policy: 'tenant', key: principal.tenantId, limit: tier.tenant, points: cost });
