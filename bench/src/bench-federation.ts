@@ -34,6 +34,21 @@ export async function createTenant(url: string, adminToken: string, slug: string
   return created.createTenant.id;
 }
 
+/** Puts a tenant on a plan, as a platform administrator: a fleet beyond the free plan needs one. */
+export async function choosePlan(
+  url: string,
+  adminToken: string,
+  tenantId: string,
+  planId: string,
+): Promise<void> {
+  await graphql(
+    url,
+    'mutation($t: ID!, $p: ID!) { changeTenantPlan(tenantId: $t, planId: $p) { id } }',
+    { t: tenantId, p: planId },
+    adminToken,
+  );
+}
+
 /** Invites a member with these roles and activates the account; returns how to sign in. */
 export async function addMember(
   url: string,

@@ -8,7 +8,7 @@ import { gatewayConfigSpec, startGateway, type GatewayOptions } from '@fleet/gat
 import { startFederation } from '@fleet/launcher';
 import { startSimulator } from '@fleet/routeros-sim';
 import { createLogger, loadConfig, type StartedService } from '@fleet/service-kit';
-import { addMember, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
+import { addMember, choosePlan, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
 
 /**
  * The price of the gateway's protections: an authenticated query over three subgraphs (devices,
@@ -143,6 +143,7 @@ try {
   const url = federation.gatewayUrl;
   const adminToken = await signInAdmin(federation);
   const tenant = { id: await createTenant(url, adminToken, 'bench'), slug: 'bench' };
+  await choosePlan(url, adminToken, tenant.id, 'enterprise');
   for (const router of simulator.inventory()) {
     const reach = {
       host: router.host,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { RouterClient } from '@fleet/router-api';
 import { forEachBounded, startFederation } from '@fleet/launcher';
 import { createBenchDatabases } from './bench-databases.js';
-import { createTenant, graphql, signInAdmin } from './bench-federation.js';
+import { choosePlan, createTenant, graphql, signInAdmin } from './bench-federation.js';
 import { processUsage } from './process-usage.js';
 import { startSimulatorProcess } from './simulator-process.js';
 
@@ -94,7 +94,6 @@ try {
         DEVICES_LOG_LEVEL: 'warn',
         DEVICES_JOB_CONCURRENCY: String(CONCURRENCY),
         DEVICES_JOB_PER_TENANT: String(CONCURRENCY),
-        DEVICES_MAX_DEVICES_PER_TENANT: String(ROUTERS),
         ...(DEVICES_HEAP_MB
           ? { DEVICES_NODE_OPTIONS: `--max-old-space-size=${Number(DEVICES_HEAP_MB)}` }
           : {}),
@@ -131,6 +130,7 @@ try {
   const call = <T>(query: string, variables: Record<string, unknown> = {}) =>
     graphql<T>(url, query, variables, token);
   const tenantId = await createTenant(url, token, 'bench');
+  await choosePlan(url, token, tenantId, 'enterprise');
 
   // Enrollment: not what is measured, but done as a client would, a few at a time.
   const enrollStarted = performance.now();

@@ -7,7 +7,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { startFederation, type Federation } from '@fleet/launcher';
 import { signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
 import { encodePrincipal, signedWebSocket, type Principal } from '@fleet/service-kit';
-import { addMember, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
+import { addMember, choosePlan, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { processUsage } from './process-usage.js';
 import { startSimulatorProcess } from './simulator-process.js';
@@ -54,7 +54,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
 let federation: Federation | undefined;
 let subscriber: Client | undefined;
 
-/** The federation as `npm start` runs it, with the interval and the tenant's quota of the run. */
+/** The federation as `npm start` runs it, with the interval of the run (the tenant is put on the enterprise plan). */
 const launch = () =>
   startFederation({
     dataDir,
@@ -71,7 +71,6 @@ const launch = () =>
       devices: {
         DEVICES_LOG_LEVEL: 'warn',
         DEVICES_STATUS_INTERVAL_MS: String(INTERVAL_MS),
-        DEVICES_MAX_DEVICES_PER_TENANT: String(ROUTERS),
       },
       aaa: { AAA_LOG_LEVEL: 'warn' },
       billing: { BILLING_LOG_LEVEL: 'warn' },
@@ -125,6 +124,7 @@ try {
   const url = federation.gatewayUrl;
   const adminToken = await signInAdmin(federation);
   const tenant = { id: await createTenant(url, adminToken, 'bench'), slug: 'bench' };
+  await choosePlan(url, adminToken, tenant.id, 'enterprise');
   // The tenant's owner enrolls and watches; signed in again before the access token runs out.
   const owner = await addMember(url, adminToken, tenant, 'owner@bench.example', ['owner']);
   let session: { token: Promise<string>; at: number } | undefined;

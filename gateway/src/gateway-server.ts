@@ -31,7 +31,14 @@ import { clientAddressOf } from './authentication/client-address.js';
 import { RevocationFeed } from './authentication/revocation-feed.js';
 import { subgraphEndpoints, type GatewayConfig, type SubgraphName } from './config.js';
 import { operationLimitsRule, withLimitCode } from './operation-limits/index.js';
-import { RateLimiter, rateLimitPlugin, refusalHeaders, type Admission } from './rate-limits/index.js';
+import {
+  billingTierLookup,
+  PlanTiers,
+  RateLimiter,
+  rateLimitPlugin,
+  refusalHeaders,
+  type Admission,
+} from './rate-limits/index.js';
 import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
 import { callerOf, type GatewayContext } from './gateway-context.js';
 import { forwardEnrollmentClaim } from './enrollment/enrollment-endpoint.js';
@@ -92,7 +99,14 @@ export async function startGateway(
     isRevoked: (keyId) => revocations.apiKeyRevoked(keyId),
   });
   const authenticator = new Authenticator({ tokenKeys: config.TOKEN_KEYS, revocations, apiKeys });
-  const rateLimiter = new RateLimiter(config, logger.child({ component: 'rate-limits' }));
+  const planTiers = new PlanTiers({
+    lookup: billingTierLookup(config.BILLING_URL, config.KEY_BILLING),
+    ttlMs: config.PLAN_TIER_CACHE_S * 1000,
+    logger: logger.child({ component: 'plan-tiers' }),
+  });
+  const rateLimiter = new RateLimiter(config, logger.child({ component: 'rate-limits' }), (tenantId) =>
+    planTiers.tierOf(tenantId),
+  );
   const rules = new SupergraphRuleBook();
   const dataSources: SignedDataSource[] = [];
   // The newest data source of each subgraph: subscriptions fetch the rest of their plans through them.
@@ -311,6 +325,7 @@ export async function startGateway(
   const stopAuthentication = async () => {
     await revocations.stop();
     apiKeys.close();
+    planTiers.close();
     await rateLimiter.close();
   };
   await revocations.start();

@@ -63,6 +63,7 @@ const KEY_PAIRS: ReadonlyArray<readonly [string, string]> = [
   ['AAA_KEY_AUDIT', 'AUDIT_KEY_AAA'],
   ['DEVICES_KEY_AUDIT', 'AUDIT_KEY_DEVICES'],
   ['BILLING_KEY_AUDIT', 'AUDIT_KEY_BILLING'],
+  ['BILLING_KEY_DEVICES', 'DEVICES_KEY_BILLING'],
 ];
 
 function service(name: string): ComposeService {
@@ -374,6 +375,20 @@ describe('docker-compose.yml', () => {
           protocol: 'http:',
           host: 'audit',
           port: portOf('audit'),
+        });
+      }
+    });
+
+    it('points billing and devices at each other, for entitlements', () => {
+      for (const [name, variableName, peer] of [
+        ['billing', 'BILLING_DEVICES_URL', 'devices'],
+        ['devices', 'DEVICES_BILLING_URL', 'billing'],
+      ] as const) {
+        const url = new URL(variable(name, variableName));
+        expect({ protocol: url.protocol, host: url.hostname, port: Number(url.port) }, name).toEqual({
+          protocol: 'http:',
+          host: peer,
+          port: portOf(peer),
         });
       }
     });

@@ -53,11 +53,14 @@ export interface TestFederationOptions {
 /** Test-friendly settings: events ship quickly once audit is back. */
 const TEST_OVERRIDES: Partial<Record<ServiceName, Record<string, string>>> = {
   // Every test signs in from the same address, far more often than a person would; the tests of
-  // the rate limits themselves set their own budgets.
+  // the rate limits themselves set their own budgets. Every plan's tier is listed, so that none
+  // falls back to the default with a warning.
   gateway: {
     GATEWAY_RATE_LIMIT_SIGN_IN_REQUESTS: '100000',
     GATEWAY_RATE_LIMIT_ADDRESS_REQUESTS: '1000000',
-    GATEWAY_RATE_LIMIT_TIERS: 'standard=100000000/100000000/100000000',
+    GATEWAY_RATE_LIMIT_TIERS: ['free', 'standard', 'enterprise']
+      .map((tier) => `${tier}=100000000/100000000/100000000`)
+      .join(','),
   },
   aaa: { AAA_OUTBOX_MAX_BACKOFF_MS: '500' },
   devices: { DEVICES_OUTBOX_MAX_BACKOFF_MS: '500' },
@@ -162,6 +165,19 @@ export async function createTenant(fleet: TestFederation, name: string, slug: st
   );
   if (!created.data) throw new Error(`could not create tenant ${slug}: ${JSON.stringify(created.errors)}`);
   return created.data.createTenant.id;
+}
+
+/**
+ * Puts a tenant on a plan through the gateway, as a platform administrator would: a tenant that
+ * will have more devices than the free plan allows needs a larger one.
+ */
+export async function choosePlan(fleet: TestFederation, tenantId: string, planId: string): Promise<void> {
+  const changed = await fleet.asAdmin<{ changeTenantPlan: { id: string } }>(
+    'mutation($t: ID!, $p: ID!) { changeTenantPlan(tenantId: $t, planId: $p) { id } }',
+    { t: tenantId, p: planId },
+  );
+  if (!changed.data)
+    throw new Error(`could not put tenant ${tenantId} on ${planId}: ${JSON.stringify(changed.errors)}`);
 }
 
 export interface TokenPairResult {

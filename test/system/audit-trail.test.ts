@@ -225,7 +225,15 @@ describe.each(await engineMatrix())('the audit trail on $engine', ({ engine, ena
       'subscription.plan_changed',
       'subscription.restored',
     ]);
-    expect(events[2]!.payload).toEqual({ tenantId, planId: 'pro' });
+    // The trial the first paid plan began keeps running on the plan restored.
+    expect(events[2]!.payload).toEqual({
+      tenantId,
+      planId: 'pro',
+      status: 'trialing',
+      trialEndsAt: events[0]!.payload.trialEndsAt,
+      provider: 'manual',
+      previousStatus: 'trialing',
+    });
   });
 
   it.runIf(enabled)('refuses what cannot be restored, saying why, and changes nothing', async () => {

@@ -226,8 +226,8 @@ describe('npm start -- --demo', () => {
   }, 240_000);
 
   it('stops everything with a clear message when the fleet cannot be enrolled', async () => {
-    // The user's own configuration still applies: a quota below the fleet's size.
-    const demo = startDemo(tmp, { DEVICES_MAX_DEVICES_PER_TENANT: '5' });
+    // The user's own configuration still applies: networks that leave the simulated routers out.
+    const demo = startDemo(tmp, { DEVICES_ROUTER_NETWORKS: '10.0.0.0/8' });
     try {
       const services = await eventually(() => {
         const found = childrenOf(demo.child.pid!);
@@ -235,7 +235,7 @@ describe('npm start -- --demo', () => {
       }, 120_000);
       expect(await demo.exited).toBe(1);
       expect(demo.output()).toMatch(
-        /The demo could not start: The tenant has reached its quota of 5 devices; stopping everything\./,
+        /The demo could not start: host is not in a network this service may reach routers in; stopping everything\./,
       );
       expect(demo.output()).not.toContain('The demo is ready');
       for (const pid of services) expect(alive(pid)).toBe(false);

@@ -61,7 +61,7 @@ describe.each(await engineMatrix())('device enrollment on $engine', ({ engine, e
     fleet = await startTestFederation({
       engine,
       overrides: {
-        devices: { DEVICES_MAX_DEVICES_PER_TENANT: '5', DEVICES_ROUTER_CONNECT_TIMEOUT_MS: '2000' },
+        devices: { DEVICES_ROUTER_CONNECT_TIMEOUT_MS: '2000' },
       },
     });
     tenantId = await createTenant(fleet, 'Enrolled Networks', 'enrolled');
@@ -194,7 +194,7 @@ describe.each(await engineMatrix())('device enrollment on $engine', ({ engine, e
   );
 
   it.runIf(enabled)('holds the quota under concurrent enrollment, and frees a place on removal', async () => {
-    // Two devices exist; the quota is five: of 20 parallel enrollments, exactly three get in.
+    // Two devices exist; the free plan allows five: of 20 parallel enrollments, exactly three get in.
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) => create({ name: `burst-${i}`, ...reach(router(i % 2)) })),
     );
@@ -202,7 +202,9 @@ describe.each(await engineMatrix())('device enrollment on $engine', ({ engine, e
     expect(admitted).toHaveLength(3);
     for (const result of results.filter((r) => r.errors)) {
       expect(result.errors?.[0]?.extensions).toEqual({ code: 'CONFLICT', field: 'tenantId' });
-      expect(result.errors?.[0]?.message).toBe('The tenant has reached its quota of 5 devices');
+      expect(result.errors?.[0]?.message).toBe(
+        "The tenant's plan allows 5 devices and it has 5; remove a device or choose a larger plan",
+      );
     }
     const removed = await fleet.asAdmin<{ removeDevice: boolean }>(
       'mutation($id: ID!) { removeDevice(id: $id) }',

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allAuditEvents } from '../support/audit-events.js';
 import { ADMIN_URL } from '../support/postgres.js';
 import {
+  choosePlan,
   createTenant,
   engineMatrix,
   eventually,
@@ -25,7 +26,7 @@ const SUBGRAPHS = ['aaa', 'devices', 'billing', 'audit'] as const;
 const OWN_TABLES = {
   aaa: ['tenant', 'app_user'],
   devices: ['device'],
-  billing: ['plan', 'tenant_plan'],
+  billing: ['plan', 'subscription', 'plan_segment'],
   audit: ['audit_event', 'chain_head'],
 } as const;
 
@@ -39,6 +40,16 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
     routers = await startRouters(1);
     fleet = await startTestFederation({ engine });
     tenantId = await createTenant(fleet, 'Durable', 'durable');
+    // More devices than the free plan allows.
+    await choosePlan(fleet, tenantId, 'pro');
+    // Its event is in audit before audit is stopped: the count below is of what comes after.
+    await eventually(async () =>
+      (await allAuditEvents(fleet)).some(
+        (event) => event.type === 'subscription.plan_changed' && event.aggregateId === tenantId,
+      )
+        ? true
+        : undefined,
+    );
   });
 
   afterAll(async () => {

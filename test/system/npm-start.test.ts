@@ -90,7 +90,7 @@ describe('npm start', () => {
       const secrets = Object.values(
         (await import(secretsPath, { with: { type: 'json' } })).default as object,
       ) as string[];
-      expect(secrets).toHaveLength(10);
+      expect(secrets).toHaveLength(11);
       for (const secret of secrets) {
         for (const part of secret.split(/[,:]/).filter((p) => p.length > 20))
           expect(output).not.toContain(part);

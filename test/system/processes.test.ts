@@ -78,6 +78,7 @@ describe('service processes', () => {
         BILLING_DATA_DIR: join(dataDir, 'billing'),
         BILLING_KEY_GATEWAY: generateKey(),
         BILLING_KEY_AUDIT: generateKey(),
+        BILLING_KEY_DEVICES: generateKey(),
         BILLING_AUDIT_URL: 'http://127.0.0.1:9',
       },
       true,

@@ -3,6 +3,7 @@ import { RouterClient } from '@fleet/router-api';
 import { allAuditEvents } from '../support/audit-events.js';
 import { reach, startRouters, type InventoryEntry, type Simulator } from '../support/routers.js';
 import {
+  choosePlan,
   createTenant,
   engineMatrix,
   eventually,
@@ -115,6 +116,8 @@ describe.each(await engineMatrix())('provisioning jobs on $engine', ({ engine, e
       },
     });
     tenantId = await createTenant(fleet, 'Provisioned', 'provisioned');
+    // More devices than the free plan allows.
+    await choosePlan(fleet, tenantId, 'pro');
     const created = await fleet.asAdmin<{ createTemplate: { id: string } }>(
       'mutation($input: CreateTemplateInput!) { createTemplate(input: $input) { id } }',
       { input: { tenantId, name: 'edge', spec: SPEC, variables: [{ name: 'site', type: 'string' }] } },

@@ -3,6 +3,7 @@ import { allAuditEvents } from '../support/audit-events.js';
 import { addMember, bearer, signIn } from '../support/identities.js';
 import { reach, startRouters, type Simulator } from '../support/routers.js';
 import {
+  choosePlan,
   createTenant,
   engineMatrix,
   eventually,
@@ -143,6 +144,8 @@ describe.each(await engineMatrix())('rollouts on $engine', ({ engine, enabled })
       },
     });
     tenantId = await createTenant(fleet, 'Rolled out', 'rolled-out');
+    // More devices than the free plan allows.
+    await choosePlan(fleet, tenantId, 'pro');
     const created = await fleet.asAdmin<{ createTemplate: { id: string } }>(
       'mutation($input: CreateTemplateInput!) { createTemplate(input: $input) { id } }',
       {

@@ -5,6 +5,7 @@ import { enrollRouter, startRouters, type Simulator } from '../support/routers.j
 import { postgresSuiteEnabled } from '../support/postgres.js';
 import { collect, subgraphWsClient } from '../support/subgraph-subscriptions.js';
 import {
+  choosePlan,
   createTenant,
   eventually,
   startTestFederation,
@@ -52,6 +53,8 @@ describe.runIf(await postgresSuiteEnabled())('live status across devices replica
       },
     });
     tenantId = await createTenant(fleet, 'Replicated', 'replicated');
+    // More devices than the free plan allows.
+    await choosePlan(fleet, tenantId, 'pro');
     for (const router of routers.inventory()) await enrollRouter(fleet, tenantId, router);
     second = await fleet.startReplica('devices');
   });

@@ -57,8 +57,14 @@ export const rateLimitConfigSpec = {
     pattern: /^\s*[a-z][a-z0-9-]{0,31}=\d+\/\d+\/\d+(\s*,\s*[a-z][a-z0-9-]{0,31}=\d+\/\d+\/\d+)*\s*$/,
   }),
   RATE_LIMIT_DEFAULT_TIER: string({
-    doc: "The tier of tenants whose plan does not name one; must be one of RATE_LIMIT_TIERS'.",
+    doc: "The tier of tenants whose plan names none, or one RATE_LIMIT_TIERS does not list, and of every tenant while billing has never answered; must be one of RATE_LIMIT_TIERS'.",
     default: 'standard',
+  }),
+  PLAN_TIER_CACHE_S: integer({
+    doc: "How long the gateway uses a tenant's rate-limit tier (its plan's, asked of billing) before asking again: a plan change reaches the rate limits within this.",
+    default: 30,
+    min: 1,
+    max: 3_600,
   }),
   RATE_LIMIT_ANONYMOUS_POINTS: integer({
     doc: 'Cost points per client address for callers without credentials.',

@@ -1,5 +1,5 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { ConfigError, type Logger, type Principal } from '@fleet/service-kit';
+import { ConfigError, isPlatformReader, type Logger, type Principal } from '@fleet/service-kit';
 import { memoryCounters, redisCounters, type CounterStore } from './counter-store.js';
 import { parseTiers, type RateLimitConfig, type TierBudget } from './rate-limit-config.js';
 
@@ -25,6 +25,9 @@ interface Spend {
   points: number;
 }
 
+/** The tier name of a tenant's plan; undefined for the default tier. */
+export type PlanTierOf = (tenantId: string) => Promise<string | undefined>;
+
 /** While Redis is away under the closed policy, clients are told to come back after this. */
 const STORE_RETRY_AFTER_S = 5;
 
@@ -45,10 +48,18 @@ export class RateLimiter {
   /** Per-process counters, for the memory policy while Redis is away. */
   readonly #fallback: CounterStore;
   #storeDown = false;
+  readonly #planTier: PlanTierOf | undefined;
+  /** Tier names a plan named that are not configured, each warned of once. */
+  readonly #unknownTiers = new Set<string>();
 
-  constructor(config: RateLimitConfig, logger: Logger) {
+  /**
+   * `planTier` names the tier of a tenant's plan (billing's word, see PlanTiers); without it, or
+   * when it names none, a tenant has the default tier.
+   */
+  constructor(config: RateLimitConfig, logger: Logger, planTier?: PlanTierOf) {
     this.#config = config;
     this.#logger = logger;
+    this.#planTier = planTier;
     try {
       this.#tiers = parseTiers(config.RATE_LIMIT_TIERS);
     } catch (error) {
@@ -79,7 +90,7 @@ export class RateLimiter {
   }
 
   /** An operation of known cost, before it is planned. */
-  admitOperation(caller: {
+  async admitOperation(caller: {
     principal: Principal;
     address: string;
     cost: number;
@@ -106,7 +117,8 @@ export class RateLimiter {
         });
         break;
       case 'user': {
-        const tier = this.#tierOf(principal.tenantId);
+        // The platform's own operators are nobody's customers: no plan sizes their budgets.
+        const tier = await this.#tierOf(isPlatformReader(principal) ? null : principal.tenantId);
         spends.push({ policy: 'user', key: principal.userId, limit: tier.user, points: cost });
         if (principal.tenantId) {
           spends.push({ policy: 'tenant', key: principal.tenantId, limit: tier.tenant, points: cost });
@@ -114,7 +126,7 @@ export class RateLimiter {
         break;
       }
       case 'apiKey': {
-        const tier = this.#tierOf(principal.tenantId);
+        const tier = await this.#tierOf(principal.tenantId);
         spends.push({ policy: 'api-key', key: principal.keyId, limit: tier.apiKey, points: cost });
         spends.push({ policy: 'tenant', key: principal.tenantId, limit: tier.tenant, points: cost });
         break;
@@ -128,11 +140,25 @@ export class RateLimiter {
   }
 
   /**
-   * A tenant's tier. Every tenant has the default tier until billing tells the gateway which
-   * plan each is on.
+   * A tenant's tier: the one its plan names, or the default tier for a caller without a tenant,
+   * a plan that names none, or one that names a tier this gateway is not configured with (warned
+   * of once per name).
    */
-  #tierOf(_tenantId: string | null): TierBudget {
-    return this.#tiers.get(this.#config.RATE_LIMIT_DEFAULT_TIER)!;
+  async #tierOf(tenantId: string | null): Promise<TierBudget> {
+    const fallback = this.#tiers.get(this.#config.RATE_LIMIT_DEFAULT_TIER)!;
+    if (!tenantId || !this.#planTier) return fallback;
+    const name = await this.#planTier(tenantId);
+    if (name === undefined) return fallback;
+    const tier = this.#tiers.get(name);
+    if (tier) return tier;
+    if (!this.#unknownTiers.has(name)) {
+      this.#unknownTiers.add(name);
+      this.#logger.warn(
+        { tier: name, defaultTier: this.#config.RATE_LIMIT_DEFAULT_TIER },
+        'a plan names a rate-limit tier GATEWAY_RATE_LIMIT_TIERS does not list: its tenants get the default tier',
+      );
+    }
+    return fallback;
   }
 
   async #spend(spends: Spend[]): Promise<Admission> {

@@ -304,6 +304,14 @@ function serviceDefaults(
     // On one machine, routers may also be simulated ones on this host (`npm run sim`).
     defaults.DEVICES_ROUTER_NETWORKS = `${DEFAULT_ROUTER_NETWORKS},127.0.0.0/8`;
     defaults.DEVICES_ENROLL_URL = `${urlOf('gateway')}/enroll`;
+    // Each tenant's device quota is its plan's: billing pushes it, and devices asks when it
+    // knows none. One pair key, both ways: each signature names its caller.
+    defaults.DEVICES_BILLING_URL = urlOf('billing');
+    defaults.DEVICES_KEY_BILLING = key('billing-devices');
+  }
+  if (service === 'billing') {
+    defaults.BILLING_DEVICES_URL = urlOf('devices');
+    defaults.BILLING_KEY_DEVICES = key('billing-devices');
   }
   if (service === 'audit') {
     for (const producer of PRODUCERS)

@@ -11,6 +11,7 @@ export const KEY_PAIRS = [
   ['aaa', 'audit'],
   ['devices', 'audit'],
   ['billing', 'audit'],
+  ['billing', 'devices'],
 ] as const;
 
 export type PairName = `${(typeof KEY_PAIRS)[number][0]}-${(typeof KEY_PAIRS)[number][1]}`;

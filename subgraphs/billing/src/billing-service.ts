@@ -4,6 +4,8 @@ import { intervalTask, startSubgraph, type Logger, type StartedService } from '@
 import { permissions } from './access/permissions.js';
 import type { BillingConfig } from './config.js';
 import { migrations } from './database/migrations.js';
+import { EntitlementSync } from './entitlements/entitlement-sync.js';
+import { lookupRoute } from './entitlements/lookup-route.js';
 import type { BillingDatabase } from './database/schema.js';
 import { setUpInvoicing } from './invoices/invoicing.js';
 import { manualProvider } from './payments/manual/manual-provider.js';
@@ -15,7 +17,13 @@ import { StripeWebhooks } from './payments/stripe/stripe-webhooks.js';
 import { PlanCatalog } from './plans/plan-catalog.js';
 import { resolvers, type BillingContext } from './resolvers.js';
 import { subscriptionRestore } from './subscriptions/subscription-restore.js';
-import { BILLING_ACTOR, Subscriptions, type EntitlementGuard } from './subscriptions/subscriptions.js';
+import { BILLING_ACTOR, Subscriptions } from './subscriptions/subscriptions.js';
+
+/**
+ * Longest billing waits for devices to take a pushed quota. A downgrade waits for it inside its
+ * transaction, holding the subscription's lock, so it is short.
+ */
+const ENFORCE_TIMEOUT_MS = 5_000;
 
 export async function startBilling(config: BillingConfig, logger: Logger): Promise<StartedService> {
   // Before anything starts: a stripe provider without its settings is a ConfigError.
@@ -31,8 +39,12 @@ export async function startBilling(config: BillingConfig, logger: Logger): Promi
     setup: (db) => {
       const relay = createOutboxRelay(db, 'billing', config, logger);
       const plans = new PlanCatalog(db, () => relay.notify());
-      // PLACEHOLDER until the entitlements land: nothing reaches devices yet.
-      const entitlements: EntitlementGuard = { enforce: () => Promise.resolve(), notify: () => {} };
+      const entitlements = new EntitlementSync({
+        db,
+        devices: { url: config.DEVICES_URL, key: config.KEY_DEVICES, timeoutMs: ENFORCE_TIMEOUT_MS },
+        intervalMs: config.ENTITLEMENT_SYNC_INTERVAL_S * 1000,
+        logger: logger.child({ component: 'entitlements' }),
+      });
       const subscriptions = new Subscriptions({
         db,
         provider,
@@ -74,7 +86,7 @@ export async function startBilling(config: BillingConfig, logger: Logger): Promi
           : {};
       return {
         context: (request) => ({ plans, subscriptions, invoices: invoicing.services, request }),
-        workers: [relay, trials, ...invoicing.workers],
+        workers: [relay, trials, entitlements, ...invoicing.workers],
         routes: {
           // Audit's restores, signed with the key billing ships its events to audit with.
           ...restoreRoute(config.KEY_AUDIT, {
@@ -82,6 +94,8 @@ export async function startBilling(config: BillingConfig, logger: Logger): Promi
           }),
           // Stripe's deliveries, forwarded by the gateway.
           ...webhooks,
+          // Devices and the gateway ask a tenant's entitlement, each signing with its own key.
+          ...lookupRoute(db, { devices: config.KEY_DEVICES, gateway: config.KEY_GATEWAY }),
         },
       };
     },

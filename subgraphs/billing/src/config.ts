@@ -3,6 +3,7 @@ import {
   oneOf,
   producerConfigSpec,
   secretText,
+  signingKey,
   subgraphConfigSpec,
   url,
   type ConfigOf,
@@ -69,6 +70,19 @@ export const billingConfigSpec = {
     default: 8_000,
     min: 100,
     max: 120_000,
+  }),
+  DEVICES_URL: url({
+    doc: "Base URL of the devices service, which billing tells each tenant's device quota (its plan's).",
+    default: 'http://127.0.0.1:4102',
+  }),
+  KEY_DEVICES: signingKey(
+    "Key of the billing/devices pair: billing signs the entitlements it pushes with it, devices its questions about a tenant's plan (base64url, 32 bytes).",
+  ),
+  ENTITLEMENT_SYNC_INTERVAL_S: integer({
+    doc: 'How often billing pushes the entitlements devices has not acknowledged yet (besides right after each change), retrying those devices could not take.',
+    default: 10,
+    min: 1,
+    max: 3_600,
   }),
 };
 

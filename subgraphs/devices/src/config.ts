@@ -3,6 +3,7 @@ import {
   integer,
   producerConfigSpec,
   redisUrl,
+  signingKey,
   string,
   subgraphConfigSpec,
   url,
@@ -167,11 +168,18 @@ export const devicesConfigSpec = {
     max: 1_000,
   }),
   MAX_DEVICES_PER_TENANT: integer({
-    doc: "Most devices a tenant may have (until billing's plans set each tenant's quota).",
+    doc: "Most devices a tenant may have when DEVICES_BILLING_URL is unset and billing never told devices the tenant's plan.",
     default: 250,
     min: 0,
     max: 1_000_000,
   }),
+  BILLING_URL: url({
+    doc: "Base URL of the billing service, which devices asks for a tenant's device quota (its plan's) when it knows none; unset means DEVICES_MAX_DEVICES_PER_TENANT for every tenant.",
+    optional: true,
+  }),
+  KEY_BILLING: signingKey(
+    "Key of the billing/devices pair: billing signs the entitlements it pushes with it, devices its questions about a tenant's plan (base64url, 32 bytes).",
+  ),
 };
 
 export type DevicesConfig = ConfigOf<typeof devicesConfigSpec>;

@@ -10,6 +10,9 @@ import { BackupStore } from './backups/backup-store.js';
 import { migrations } from './database/migrations.js';
 import type { DevicesDatabase } from './database/schema.js';
 import { enrollmentRoutes } from './enrollment/enrollment-route.js';
+import { billingLookup } from './entitlements/billing-lookup.js';
+import { entitlementRoute } from './entitlements/entitlement-route.js';
+import { TenantEntitlements } from './entitlements/tenant-entitlements.js';
 import { Enrollments } from './enrollment/enrollments.js';
 import { DriftChecks } from './drift/drift-checks.js';
 import { DriftStore } from './drift/drift-store.js';
@@ -62,13 +65,14 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         // A device added or removed is polled, or let go, without waiting for the next round.
         fleet.poller?.refresh();
       };
-      const devices = new DeviceRegistry(db, {
-        vault,
-        networks,
-        timeouts,
-        maxDevicesPerTenant: config.MAX_DEVICES_PER_TENANT,
-        onEvent,
+      const quotas = new TenantEntitlements(db, {
+        ...(config.BILLING_URL
+          ? { lookup: billingLookup({ baseUrl: config.BILLING_URL, key: config.KEY_BILLING }) }
+          : {}),
+        defaultQuota: config.MAX_DEVICES_PER_TENANT,
+        logger: logger.child({ component: 'entitlements' }),
       });
+      const devices = new DeviceRegistry(db, { vault, networks, timeouts, quotas, onEvent });
       const enrollments = new Enrollments(db, {
         registry: devices,
         vault,
@@ -180,6 +184,8 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
         ],
         routes: {
           ...enrollmentRoutes(config.KEY_GATEWAY, enrollments),
+          // Billing's word on each tenant's plan, signed with the key of their pair.
+          ...entitlementRoute(config.KEY_BILLING, quotas),
           // Audit's restores, signed with the key devices ships its events to audit with.
           ...restoreRoute(config.KEY_AUDIT, {
             device: (restore, request) => devices.restore(restore, request.principal),

@@ -20,11 +20,15 @@ export interface EnrolledDemo {
   session: GatewaySession;
 }
 
+/** The demo tenant's plan: room for the demo fleet. */
+const DEMO_PLAN = 'pro';
+
 /** Routers enrolled (and jobs queued) at once: each enrollment connects to its router first. */
 const AT_ONCE = 5;
 
 const ACTIVATE = 'mutation($i: ActivateAccountInput!) { activateAccount(input: $i) }';
 const CREATE_TENANT = 'mutation($i: CreateTenantInput!) { createTenant(input: $i) { id } }';
+const CHANGE_PLAN = 'mutation($t: ID!, $p: ID!) { changeTenantPlan(tenantId: $t, planId: $p) { id } }';
 const CREATE_MEMBER = 'mutation($i: CreateMemberInput!) { createMember(input: $i) { activationCode } }';
 const CREATE_DEVICE = 'mutation($i: CreateDeviceInput!) { createDevice(input: $i) { id } }';
 const CREATE_TEMPLATE = 'mutation($i: CreateTemplateInput!) { createTemplate(input: $i) { id } }';
@@ -34,7 +38,8 @@ const APPLY = `mutation($d: ID!, $t: ID!, $v: JSON) {
 
 /**
  * Sets the demo up through the gateway, as a client would: activates the first administrator,
- * who creates the demo tenant and its owner; the owner enrolls every router (its certificate
+ * who creates the demo tenant, puts it on a plan large enough for the fleet and creates its
+ * owner; the owner enrolls every router (its certificate
  * pinned), creates the baseline template and applies it to each. Passwords are generated here
  * and leave this process only towards the gateway and on the terminal.
  */
@@ -52,6 +57,8 @@ export async function enrollDemo(
     i: DEMO_TENANT,
   });
   const tenantId = createTenant.id;
+  // The fleet is larger than the free plan allows.
+  await platform.call(CHANGE_PLAN, { t: tenantId, p: DEMO_PLAN });
   const { createMember } = await platform.call<{ createMember: { activationCode: string } }>(CREATE_MEMBER, {
     i: { tenantId, email: DEMO_OWNER_EMAIL, fullName: 'Demo owner', roles: ['owner'] },
   });

@@ -122,9 +122,14 @@ export function boolean(options: Options<boolean>): Variable<boolean> {
   });
 }
 
-/** An http(s) URL; the value is kept without a trailing slash. */
-export function url(options: Options<string> & { optional?: boolean }): Variable<string> {
-  return variable<string>(options, String, (raw) => {
+/**
+ * An http(s) URL; the value is kept without a trailing slash. An optional one without a default
+ * is undefined when unset.
+ */
+export function url(options: Options<string> & { optional: true }): Variable<string | undefined>;
+export function url(options: Options<string>): Variable<string>;
+export function url(options: Options<string> & { optional?: boolean }): Variable<string | undefined> {
+  return variable<string | undefined>(options, String, (raw) => {
     let parsed: URL;
     try {
       parsed = new URL(raw);

@@ -10,6 +10,7 @@ function config(env: Record<string, string>) {
   return loadConfig(billingConfigSpec, 'BILLING_', {
     BILLING_KEY_GATEWAY: KEY,
     BILLING_KEY_AUDIT: KEY,
+    BILLING_KEY_DEVICES: KEY,
     ...env,
   });
 }

@@ -158,6 +158,15 @@ describe.each(engines)('plans on $engine', ({ engine, enabled }) => {
         'The free plan costs nothing',
         'input.priceMinor',
       );
+      await refused(
+        UPDATE,
+        {
+          id: 'free',
+          input: { ...TEAM, name: 'Free', deviceQuota: 50, priceMinor: 0, deviceDayPriceMinor: 0 },
+        },
+        "The free plan's device quota is fixed at 5: make a plan with another",
+        'input.deviceQuota',
+      );
       expect(await plans()).toEqual(before);
       const events = billing.ingest.events.filter((event) => event.aggregateType === 'plan');
       expect(events).toEqual([]);

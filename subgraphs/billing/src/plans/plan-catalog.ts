@@ -80,6 +80,12 @@ export class PlanCatalog {
         .forUpdate()
         .executeTakeFirst();
       if (!current) throw new NotFoundError('Plan');
+      // Devices holds the free quota for tenants billing has no row of: it cannot reach them all.
+      if (id === FREE_PLAN_ID && values.device_quota !== current.device_quota)
+        throw new BadUserInputError(
+          `The free plan's device quota is fixed at ${current.device_quota}: make a plan with another`,
+          'input.deviceQuota',
+        );
       const subscribers = await this.#subscribersOf(trx, id);
       if (subscribers > 0 && values.device_quota < current.device_quota)
         throw new ConflictError(

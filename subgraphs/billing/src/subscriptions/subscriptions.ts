@@ -13,8 +13,14 @@ export interface EntitlementGuard {
   /**
    * Inside the transaction of a change that lowers a tenant's device quota, before it commits:
    * makes devices hold the new quota, or throws a ConflictError stating the tenant's count.
+   * `trx` is that transaction (the embedded database has one connection: a query beside it
+   * would wait for it).
    */
-  enforce(tenantId: string, change: { deviceQuota: number; planName: string }): Promise<void>;
+  enforce(
+    tenantId: string,
+    change: { deviceQuota: number; planName: string },
+    trx: Kysely<BillingDatabase>,
+  ): Promise<void>;
   /** After a commit that marked entitlements dirty: pushes them soon. */
   notify(): void;
 }
@@ -167,7 +173,11 @@ export class Subscriptions {
           'planId',
         );
       if (plan.device_quota < current.plan.device_quota)
-        await this.#entitlements.enforce(tenantId, { deviceQuota: plan.device_quota, planName: plan.name });
+        await this.#entitlements.enforce(
+          tenantId,
+          { deviceQuota: plan.device_quota, planName: plan.name },
+          trx,
+        );
 
       const now = this.#now();
       let status: SubscriptionStatus;
@@ -221,7 +231,11 @@ export class Subscriptions {
         .executeTakeFirst())!;
       if (origin === 'caller') {
         if (free.device_quota < current.plan.device_quota)
-          await this.#entitlements.enforce(tenantId, { deviceQuota: free.device_quota, planName: free.name });
+          await this.#entitlements.enforce(
+            tenantId,
+            { deviceQuota: free.device_quota, planName: free.name },
+            trx,
+          );
         if (current.account.subscriptionId) await this.#provider.cancel(current.account);
       }
       const now = this.#now();

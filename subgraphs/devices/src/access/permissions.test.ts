@@ -30,6 +30,7 @@ import { startSimulator, type Simulator } from '@fleet/routeros-sim';
 import { CredentialVault } from '../credentials/credential-vault.js';
 import { Enrollments } from '../enrollment/enrollments.js';
 import { DeviceRegistry } from '../registry/device-registry.js';
+import { TenantEntitlements } from '../entitlements/tenant-entitlements.js';
 import { RouterNetworks } from '../routers/router-networks.js';
 import { TemplateStore } from '../templates/template-store.js';
 import { Provisioning } from '../provisioning/provisioning.js';
@@ -179,7 +180,10 @@ describe('the devices permissions', () => {
       timeouts: { connectTimeoutMs: 5_000, callTimeoutMs: 5_000 },
       onEvent: () => undefined,
     };
-    registry = new DeviceRegistry(database.db, { ...parts, maxDevicesPerTenant: 100 });
+    registry = new DeviceRegistry(database.db, {
+      ...parts,
+      quotas: new TenantEntitlements(database.db, { defaultQuota: 100 }),
+    });
     templates = new TemplateStore(database.db, () => undefined);
     enrollments = new Enrollments(database.db, {
       ...parts,

@@ -279,4 +279,15 @@ export const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+  '0009-tenant-entitlements': {
+    async up(db: Kysely<any>) {
+      // What billing last told of the tenant's plan: its device quota (null while devices knows
+      // nothing of it) and the version of that word, so that an older one arriving late is
+      // ignored. Kept on the row device creation locks, so that both serialize.
+      await sql`
+        alter table tenant_devices
+          add column device_quota integer check (device_quota >= 0),
+          add column entitlement_version bigint not null default 0`.execute(db);
+    },
+  },
 };

@@ -204,5 +204,9 @@ export interface DevicesDatabase extends OutboxTables {
   tenant_devices: {
     tenant_id: string;
     device_count: number;
+    /** The quota of the tenant's plan, as billing last told it; null while unknown. */
+    device_quota: Generated<number | null>;
+    /** The version of billing's word on the plan: only a newer one replaces it. */
+    entitlement_version: Generated<number>;
   };
 }

@@ -19,6 +19,7 @@ import {
 } from '@fleet/service-kit';
 import type { CredentialVault, RouterCredentials } from '../credentials/credential-vault.js';
 import type { DevicesDatabase } from '../database/schema.js';
+import type { TenantEntitlements } from '../entitlements/tenant-entitlements.js';
 import type { RouterNetworks } from '../routers/router-networks.js';
 import {
   probeRouter,
@@ -43,8 +44,8 @@ export interface DeviceRegistryOptions {
   vault: CredentialVault;
   networks: RouterNetworks;
   timeouts: ProbeTimeouts;
-  /** Most devices per tenant. */
-  maxDevicesPerTenant: number;
+  /** Each tenant's device quota. */
+  quotas: TenantEntitlements;
   /** Called after each committed change that recorded an event. */
   onEvent: () => void;
 }
@@ -101,6 +102,8 @@ export class DeviceRegistry {
     within?: (trx: Transaction<DevicesDatabase>, deviceId: string) => Promise<void>,
   ): Promise<DeviceRow> {
     const id = randomUUID();
+    // Before the transaction: billing may have to be asked, and no lock is held while it answers.
+    await this.#options.quotas.learn(device.tenantId);
     const sealed = await this.#options.vault.seal(device.tenantId, id, device.credentials);
     const stored = await this.#db.transaction().execute(async (trx) => {
       await within?.(trx, id);
@@ -350,41 +353,28 @@ export class DeviceRegistry {
     return probeRouter({ name, address, host, port, tls }, credentials, this.#options.timeouts);
   }
 
-  /** Refuses early, before the router is contacted, when the tenant is already at its quota. */
+  /**
+   * Refuses early, before the router is contacted, when the tenant is already at its quota
+   * (asking billing for the quota first when devices knows none).
+   */
   async checkRoom(tenantId: string): Promise<void> {
-    const row = await this.#db
-      .selectFrom('tenant_devices')
-      .select('device_count')
-      .where('tenant_id', '=', tenantId)
-      .executeTakeFirst();
-    if ((row?.device_count ?? 0) >= this.#options.maxDevicesPerTenant) throw this.#quotaError();
+    const { deviceCount, quota } = await this.#options.quotas.current(tenantId);
+    if (deviceCount >= quota.devices) throw this.#options.quotas.quotaError(quota, deviceCount);
   }
 
   /**
    * Takes one place of the tenant's quota inside the creating transaction. The tenant's row is
-   * locked by the update, so concurrent creations count one after another and never pass it.
+   * locked first, so concurrent creations, and a quota billing pushes meanwhile, count one after
+   * another and never pass it.
    */
   async #reserve(trx: Transaction<DevicesDatabase>, tenantId: string): Promise<void> {
+    const { deviceCount, quota } = await this.#options.quotas.locked(trx, tenantId);
+    if (deviceCount >= quota.devices) throw this.#options.quotas.quotaError(quota, deviceCount);
     await trx
-      .insertInto('tenant_devices')
-      .values({ tenant_id: tenantId, device_count: 0 })
-      .onConflict((oc) => oc.column('tenant_id').doNothing())
-      .execute();
-    const reserved = await trx
       .updateTable('tenant_devices')
       .set((eb) => ({ device_count: eb('device_count', '+', 1) }))
       .where('tenant_id', '=', tenantId)
-      .where('device_count', '<', this.#options.maxDevicesPerTenant)
-      .returning('device_count')
-      .executeTakeFirst();
-    if (!reserved) throw this.#quotaError();
-  }
-
-  #quotaError(): ConflictError {
-    return new ConflictError(
-      `The tenant has reached its quota of ${this.#options.maxDevicesPerTenant} devices`,
-      'tenantId',
-    );
+      .execute();
   }
 
   async #record(

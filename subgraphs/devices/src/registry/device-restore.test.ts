@@ -89,6 +89,7 @@ describe.each(engines)('devices on $engine', ({ engine, enabled }) => {
         ...(databaseUrl ? { DEVICES_DATABASE_URL: databaseUrl } : {}),
         DEVICES_KEY_GATEWAY: gatewayKey.toString('base64url'),
         DEVICES_KEY_AUDIT: auditKey.toString('base64url'),
+        DEVICES_KEY_BILLING: generateKey(),
         DEVICES_AUDIT_URL: ingest.url,
         DEVICES_OUTBOX_MAX_BACKOFF_MS: '500',
         DEVICES_ROUTER_NETWORKS: '127.0.0.0/8',

@@ -13,6 +13,7 @@ import { migrations } from '../database/migrations.js';
 import type { DevicesDatabase } from '../database/schema.js';
 import { JobStore } from '../provisioning/job-store.js';
 import { DeviceRegistry } from '../registry/device-registry.js';
+import { TenantEntitlements } from '../entitlements/tenant-entitlements.js';
 import { RouterNetworks } from '../routers/router-networks.js';
 import { TemplateStore } from '../templates/template-store.js';
 import { RolloutStore } from './rollout-store.js';
@@ -79,7 +80,7 @@ describe.each(engines)('rollout advances on $engine', ({ engine, enabled }) => {
       ),
       networks: new RouterNetworks('127.0.0.0/8'),
       timeouts: { connectTimeoutMs: 5_000, callTimeoutMs: 5_000 },
-      maxDevicesPerTenant: 100,
+      quotas: new TenantEntitlements(database.db, { defaultQuota: 100 }),
       onEvent: () => undefined,
     });
     templates = new TemplateStore(database.db, () => undefined);
