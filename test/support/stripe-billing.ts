@@ -66,8 +66,9 @@ export interface StripeBilling {
  * Billing's subscription, invoicing and webhook code on a fresh billing database of the engine,
  * wired as the billing service wires them on the stripe provider: the real SDK against a
  * stripe-sim, Stripe's events applied by billing's own effects, billing's clock in the test's
- * hands. `effects` may put a fault in the way of billing's effects; nothing else is replaced.
- * Device presence is read from `device_presence`, which a test fills itself.
+ * hands. `effects` may put a fault in the way of billing's effects. Devices is not there: its
+ * entitlements take every quota (the webhook route's tests run billing beside a real devices),
+ * and device presence is read from `device_presence`, which a test fills itself.
  */
 export async function startStripeBilling(
   engine: Engine,
