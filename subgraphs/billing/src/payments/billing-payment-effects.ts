@@ -64,9 +64,24 @@ export function billingPaymentEffects(
         );
       // Billing's invoice must be the one handed to the provider, of the tenant it names.
       if (invoice.provider_invoice_id !== providerInvoiceId) throw new NotFoundError('Invoice');
-      await payments
-        .withTransaction(trx, subscriptions.withTransaction(trx))
-        .recordPayment(invoiceId, 'stripe', actor, paidAt);
+      const bound = subscriptions.withTransaction(trx);
+      await payments.withTransaction(trx, bound).recordPayment(invoiceId, 'stripe', actor, paidAt);
+      // The provider failing to charge put the tenant past due (billing's own hold for an overdue
+      // invoice is lifted by the payments): with nothing left to pay, the tenant is in good
+      // standing again, whether or not the provider also reports its agreement active.
+      const unpaid = await trx
+        .selectFrom('invoice')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'open')
+        .limit(1)
+        .executeTakeFirst();
+      const held = await trx
+        .selectFrom('overdue_tenant')
+        .select('tenant_id')
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst();
+      if (!unpaid && !held) await bound.setStanding(tenantId, 'active', actor);
       return 'applied';
     },
   };

@@ -212,7 +212,7 @@ describe.each(engines)('invoices collected through Stripe on $engine', ({ engine
       expect(await state()).toEqual(before);
     });
 
-    it('puts the tenant past due when Stripe fails to charge, and Stripe’s recovery brings it back', async () => {
+    it('puts the tenant past due when Stripe fails to charge, and back in good standing once it is paid', async () => {
       const { tenantId, subscriptionId, invoice, stripeInvoiceId } = await invoiced();
       sim.advanceClock(60);
       const failed = (await sim.failInvoicePayment(stripeInvoiceId)).events[0]!;
@@ -237,11 +237,16 @@ describe.each(engines)('invoices collected through Stripe on $engine', ({ engine
         'invoice.issued',
         'invoice.paid',
       ]);
-      // …and the standing Stripe set is Stripe's to lift, with the agreement active again.
-      expect(await subscriptionOf(tenantId)).toMatchObject({ status: 'past_due' });
+      // …and with nothing left to pay the tenant is in good standing at once: the agreement's
+      // own status (0 a month) need not change for that, and news that it is active changes nothing.
+      expect(await subscriptionOf(tenantId)).toMatchObject({ status: 'active', past_due_since: null });
+      expect((await eventsOf(tenantId)).at(-1)).toMatchObject({
+        event_type: 'subscription.reactivated',
+        actor: STRIPE,
+      });
       sim.advanceClock(1);
       const recovered = (await sim.setSubscriptionStatus(subscriptionId, 'active')).events[0]!;
-      expect(await billing.deliver(recovered)).toEqual({ status: 200, outcome: 'applied' });
+      expect(await billing.deliver(recovered)).toEqual({ status: 200, outcome: 'ignored' });
       expect(await subscriptionOf(tenantId)).toMatchObject({ status: 'active', past_due_since: null });
     });
 
