@@ -41,8 +41,9 @@ import {
 } from './rate-limits/index.js';
 import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
 import { callerOf, type GatewayContext } from './gateway-context.js';
-import { forwardEnrollmentClaim } from './enrollment/enrollment-endpoint.js';
-import { forwardStripeWebhook } from './payment-webhooks/stripe-webhook-endpoint.js';
+import { enrollmentForward } from './enrollment/enrollment-endpoint.js';
+import { forwardAnonymous, type AnonymousForward } from './forwarding/anonymous-forward.js';
+import { stripeWebhookForward } from './payment-webhooks/stripe-webhook-endpoint.js';
 import { checkSubgraphs } from './health/readiness.js';
 import { SignedDataSource } from './subgraph-calls/signed-data-source.js';
 import { supergraphFromFile } from './supergraph/supergraph-file.js';
@@ -107,6 +108,24 @@ export async function startGateway(
   const rateLimiter = new RateLimiter(config, logger.child({ component: 'rate-limits' }), (tenantId) =>
     planTiers.tierOf(tenantId),
   );
+  // The public entries of callers without credentials, each to the one subgraph that checks theirs.
+  const anonymousForwards = new Map<string, AnonymousForward>([
+    [
+      '/enroll',
+      enrollmentForward(
+        { origin: new URL(config.DEVICES_URL).origin, key: config.KEY_DEVICES },
+        // Devices connects back to the router before it answers.
+        config.REQUEST_DEADLINE_MS,
+      ),
+    ],
+    [
+      '/webhooks/stripe',
+      stripeWebhookForward(
+        { origin: new URL(config.BILLING_URL).origin, key: config.KEY_BILLING },
+        config.SUBGRAPH_TIMEOUT_MS,
+      ),
+    ],
+  ]);
   const rules = new SupergraphRuleBook();
   const dataSources: SignedDataSource[] = [];
   // The newest data source of each subgraph: subscriptions fetch the rest of their plans through them.
@@ -229,33 +248,15 @@ export async function startGateway(
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', subgraphs });
       return;
     }
-    if (path === '/enroll') {
-      await forwardEnrollmentClaim(
-        req,
-        res,
-        { clientAddress, requestId: randomUUID(), logger },
-        {
-          devices: { origin: new URL(config.DEVICES_URL).origin, key: config.KEY_DEVICES },
-          rateLimiter,
-          // Devices connects back to the router before it answers.
-          timeoutMs: config.REQUEST_DEADLINE_MS,
-          refuse: (response, refused) => sendRateLimitRefusal(response, refused, config.RATE_LIMIT_WINDOW_S),
-        },
-      );
-      return;
-    }
-    if (path === '/webhooks/stripe') {
-      await forwardStripeWebhook(
-        req,
-        res,
-        { clientAddress, requestId: randomUUID(), logger },
-        {
-          billing: { origin: new URL(config.BILLING_URL).origin, key: config.KEY_BILLING },
-          rateLimiter,
-          timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
-          refuse: (response, refused) => sendRateLimitRefusal(response, refused, config.RATE_LIMIT_WINDOW_S),
-        },
-      );
+    const forward = anonymousForwards.get(path);
+    if (forward) {
+      await forwardAnonymous(req, res, forward, {
+        clientAddress,
+        requestId: randomUUID(),
+        logger,
+        rateLimiter,
+        refuse: (response, refused) => sendRateLimitRefusal(response, refused, config.RATE_LIMIT_WINDOW_S),
+      });
       return;
     }
     if (path !== '/graphql') throw new HttpError(404, 'Not found');
