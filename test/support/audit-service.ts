@@ -1,19 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { auditConfigSpec, startAudit } from '@fleet/audit';
 import type { OutboxEvent } from '@fleet/outbox';
 import { decodeKey, generateKey } from '@fleet/request-signing';
 import {
   createLogger,
-  encodePrincipal,
   loadConfig,
   signedPost,
   type Engine,
   type Principal,
   type StartedService,
 } from '@fleet/service-kit';
-import { createServiceDatabases } from './postgres.js';
+import { gatewayGraphql, serviceStorage } from './service-under-test.js';
 
 export type AuditPeer = 'gateway' | 'aaa' | 'devices' | 'billing';
 
@@ -40,7 +36,7 @@ export async function startAuditUnderTest(
   engine: Engine,
   env: Record<string, string> = {},
 ): Promise<AuditUnderTest> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'audit-'));
+  const storage = await serviceStorage(engine, 'audit');
   const newKey = () => decodeKey(generateKey()) as Buffer;
   const keys: Record<AuditPeer, Buffer> = {
     gateway: newKey(),
@@ -48,24 +44,15 @@ export async function startAuditUnderTest(
     devices: newKey(),
     billing: newKey(),
   };
-  let databaseUrl: string | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  if (engine === 'postgres') {
-    const created = await createServiceDatabases(['audit']);
-    databaseUrl = created.databases.audit.url;
-    dropDatabase = created.drop;
-  }
   let service: StartedService | undefined;
   const stop = async (): Promise<void> => {
     await service?.stop();
-    await dropDatabase?.();
-    await rm(dataDir, { recursive: true, force: true });
+    await storage.remove();
   };
   try {
     const config = loadConfig(auditConfigSpec, 'AUDIT_', {
       AUDIT_PORT: '0',
-      AUDIT_DATA_DIR: dataDir,
-      ...(databaseUrl ? { AUDIT_DATABASE_URL: databaseUrl } : {}),
+      ...storage.env('AUDIT_'),
       AUDIT_KEY_GATEWAY: keys.gateway.toString('base64url'),
       AUDIT_KEY_AAA: keys.aaa.toString('base64url'),
       AUDIT_KEY_DEVICES: keys.devices.toString('base64url'),
@@ -95,21 +82,7 @@ export async function startAuditUnderTest(
         throw new Error(`audit refused the batch: ${response.status} ${await response.text()}`);
       await response.body?.cancel();
     },
-    async graphql<T>(principal: Principal, query: string, variables: Record<string, unknown> = {}) {
-      const response = await signedPost({
-        caller: 'gateway',
-        audience: 'audit',
-        key: keys.gateway,
-        baseUrl,
-        path: '/graphql',
-        body: JSON.stringify({ query, variables }),
-        principal: encodePrincipal(principal),
-      });
-      return (await response.json()) as {
-        data?: T | null;
-        errors?: { message: string; extensions?: { code?: string } }[];
-      };
-    },
+    graphql: gatewayGraphql({ audience: 'audit', key: keys.gateway, baseUrl }),
     stop,
   };
 }

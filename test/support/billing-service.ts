@@ -1,13 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startBilling, billingConfigSpec } from '@fleet/billing';
 import { decodeKey, generateKey } from '@fleet/request-signing';
 import {
   createLogger,
-  encodePrincipal,
   loadConfig,
-  signedPost,
   type Engine,
   type Principal,
   type StartedService,
@@ -19,7 +14,7 @@ import {
   type DevicesUnderTest,
   type GraphQLAnswer,
 } from './devices-service.js';
-import { createServiceDatabases } from './postgres.js';
+import { gatewayGraphql, serviceStorage } from './service-under-test.js';
 
 export type { GraphQLAnswer } from './devices-service.js';
 
@@ -57,7 +52,7 @@ export async function startBillingUnderTest(
   env: Record<string, string> = {},
   devicesEnv: Record<string, string> = {},
 ): Promise<BillingUnderTest> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'billing-'));
+  const storage = await serviceStorage(engine, 'billing');
   const gatewayKey = decodeKey(generateKey()) as Buffer;
   const auditKey = decodeKey(generateKey()) as Buffer;
   const devicesKey = decodeKey(generateKey()) as Buffer;
@@ -69,28 +64,19 @@ export async function startBillingUnderTest(
     ...devicesEnv,
   });
   const ingest = await startAuditIngest('billing', auditKey);
-  let databaseUrl: string | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  if (engine === 'postgres') {
-    const created = await createServiceDatabases(['billing']);
-    databaseUrl = created.databases.billing.url;
-    dropDatabase = created.drop;
-  }
   let service: StartedService | undefined;
   const stop = async (): Promise<void> => {
     await service?.stop();
     await devices.stop();
     await ingest.close();
-    await dropDatabase?.();
-    await rm(dataDir, { recursive: true, force: true });
+    await storage.remove();
   };
   try {
     const config = loadConfig(billingConfigSpec, 'BILLING_', {
       BILLING_PORT: String(port),
       BILLING_DEVICES_URL: devices.baseUrl,
       BILLING_KEY_DEVICES: devicesKey.toString('base64url'),
-      BILLING_DATA_DIR: dataDir,
-      ...(databaseUrl ? { BILLING_DATABASE_URL: databaseUrl } : {}),
+      ...storage.env('BILLING_'),
       BILLING_KEY_GATEWAY: gatewayKey.toString('base64url'),
       BILLING_KEY_AUDIT: auditKey.toString('base64url'),
       BILLING_AUDIT_URL: ingest.url,
@@ -106,25 +92,14 @@ export async function startBillingUnderTest(
   const baseUrl = `http://127.0.0.1:${service.port}`;
   return {
     baseUrl,
-    databaseUrl,
-    dataDir,
+    databaseUrl: storage.databaseUrl,
+    dataDir: storage.dataDir,
     gatewayKey,
     auditKey,
     ingest,
     devices,
     devicesKey,
-    async graphql<T>(principal: Principal, query: string, variables: Record<string, unknown> = {}) {
-      const response = await signedPost({
-        caller: 'gateway',
-        audience: 'billing',
-        key: gatewayKey,
-        baseUrl,
-        path: '/graphql',
-        body: JSON.stringify({ query, variables }),
-        principal: encodePrincipal(principal),
-      });
-      return (await response.json()) as GraphQLAnswer<T>;
-    },
+    graphql: gatewayGraphql({ audience: 'billing', key: gatewayKey, baseUrl }),
     stop,
   };
 }

@@ -1,25 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { devicesConfigSpec, startDevices } from '@fleet/devices';
 import { decodeKey, generateKey } from '@fleet/request-signing';
 import {
   createLogger,
-  encodePrincipal,
   loadConfig,
-  signedPost,
   type Engine,
   type Principal,
   type StartedService,
 } from '@fleet/service-kit';
 import { startAuditIngest, type AuditIngest } from './audit-ingest.js';
-import { createServiceDatabases } from './postgres.js';
+import { gatewayGraphql, serviceStorage, type GraphQLAnswer } from './service-under-test.js';
 
-export interface GraphQLAnswer<T> {
-  data?: T | null;
-  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
-}
+export type { GraphQLAnswer } from './service-under-test.js';
 
 export interface DevicesUnderTest {
   baseUrl: string;
@@ -48,30 +40,21 @@ export async function startDevicesUnderTest(
   engine: Engine,
   env: Record<string, string> = {},
 ): Promise<DevicesUnderTest> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'devices-'));
+  const storage = await serviceStorage(engine, 'devices');
   const gatewayKey = decodeKey(generateKey()) as Buffer;
   const auditKey = decodeKey(generateKey()) as Buffer;
   const billingKey = decodeKey(env.DEVICES_KEY_BILLING ?? generateKey()) as Buffer;
   const ingest = await startAuditIngest('devices', auditKey);
-  let databaseUrl: string | undefined;
-  let dropDatabase: (() => Promise<void>) | undefined;
-  if (engine === 'postgres') {
-    const created = await createServiceDatabases(['devices']);
-    databaseUrl = created.databases.devices.url;
-    dropDatabase = created.drop;
-  }
   let service: StartedService | undefined;
   const stop = async (): Promise<void> => {
     await service?.stop();
     await ingest.close();
-    await dropDatabase?.();
-    await rm(dataDir, { recursive: true, force: true });
+    await storage.remove();
   };
   try {
     const config = loadConfig(devicesConfigSpec, 'DEVICES_', {
       DEVICES_PORT: '0',
-      DEVICES_DATA_DIR: dataDir,
-      ...(databaseUrl ? { DEVICES_DATABASE_URL: databaseUrl } : {}),
+      ...storage.env('DEVICES_'),
       DEVICES_KEY_GATEWAY: gatewayKey.toString('base64url'),
       DEVICES_KEY_AUDIT: auditKey.toString('base64url'),
       DEVICES_AUDIT_URL: ingest.url,
@@ -93,19 +76,7 @@ export async function startDevicesUnderTest(
     auditKey,
     billingKey,
     ingest,
-    async graphql<T>(principal: Principal, query: string, variables: Record<string, unknown> = {}) {
-      const response = await signedPost({
-        caller: 'gateway',
-        audience: 'devices',
-        key: gatewayKey,
-        baseUrl,
-        path: '/graphql',
-        body: JSON.stringify({ query, variables }),
-        principal: encodePrincipal(principal),
-        timeoutMs: 60_000,
-      });
-      return (await response.json()) as GraphQLAnswer<T>;
-    },
+    graphql: gatewayGraphql({ audience: 'devices', key: gatewayKey, baseUrl, timeoutMs: 60_000 }),
     stop,
   };
 }
