@@ -3,6 +3,7 @@ export {
   DEFAULT_CA_DAYS,
   DEFAULT_LEAF_DAYS,
   createCertificateAuthority,
+  issueEdgeCertificate,
   issueServiceCertificate,
   type IssueOptions,
   type PemPair,

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { createPrivateKey, webcrypto } from 'node:crypto';
+import { isIP } from 'node:net';
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -67,13 +68,63 @@ export async function issueServiceCertificate(
   options: IssueOptions = {},
 ): Promise<PemPair> {
   assertServiceName(service);
-  const { notBefore, notAfter } = validity(options, DEFAULT_LEAF_DAYS);
+  return issueLeaf(authority, {
+    subject: `CN=${service}`,
+    usages: [ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth],
+    names: [
+      { type: 'dns', value: service },
+      { type: 'dns', value: 'localhost' },
+      { type: 'ip', value: '127.0.0.1' },
+      { type: 'url', value: identityUri(service) },
+    ],
+    options,
+  });
+}
+
+/**
+ * The certificate the gateway shows its own clients when no other is configured: a server
+ * certificate only, for the given DNS names and IP addresses. It names no service, so no service
+ * accepts it as a caller.
+ */
+export async function issueEdgeCertificate(
+  authority: PemPair,
+  hostNames: readonly string[],
+  options: IssueOptions = {},
+): Promise<PemPair> {
+  if (hostNames.length === 0) throw new Error('Invalid edge certificate: it needs at least one name');
+  for (const name of hostNames) {
+    if (isIP(name) === 0 && !HOST_NAME.test(name)) {
+      throw new Error(
+        `Invalid edge certificate name ${JSON.stringify(name)}: expected a DNS name or an IP address`,
+      );
+    }
+  }
+  return issueLeaf(authority, {
+    subject: `CN=${hostNames[0]}`,
+    usages: [ExtendedKeyUsage.serverAuth],
+    names: hostNames.map((value) => ({ type: isIP(value) === 0 ? 'dns' : 'ip', value })),
+    options,
+  });
+}
+
+const HOST_NAME =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+interface LeafRequest {
+  readonly subject: string;
+  readonly usages: readonly ExtendedKeyUsage[];
+  readonly names: readonly { type: 'dns' | 'ip' | 'url'; value: string }[];
+  readonly options: IssueOptions;
+}
+
+async function issueLeaf(authority: PemPair, request: LeafRequest): Promise<PemPair> {
+  const { notBefore, notAfter } = validity(request.options, DEFAULT_LEAF_DAYS);
   const caCertificate = new X509Certificate(authority.certificatePem);
   const caKey = await importKey(authority.privateKeyPem);
   const keys = await generateKeys();
   const certificate = await X509CertificateGenerator.create({
     serialNumber: randomSerial(),
-    subject: `CN=${service}`,
+    subject: request.subject,
     issuer: caCertificate.subject,
     notBefore,
     notAfter,
@@ -83,13 +134,8 @@ export async function issueServiceCertificate(
     extensions: [
       new BasicConstraintsExtension(false, undefined, true),
       new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-      new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth, ExtendedKeyUsage.clientAuth]),
-      new SubjectAlternativeNameExtension([
-        { type: 'dns', value: service },
-        { type: 'dns', value: 'localhost' },
-        { type: 'ip', value: '127.0.0.1' },
-        { type: 'url', value: identityUri(service) },
-      ]),
+      new ExtendedKeyUsageExtension([...request.usages]),
+      new SubjectAlternativeNameExtension(request.names.map((name) => ({ ...name }))),
       await SubjectKeyIdentifierExtension.create(keys.publicKey),
       await AuthorityKeyIdentifierExtension.create(caCertificate),
     ],

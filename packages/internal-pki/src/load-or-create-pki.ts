@@ -1,10 +1,12 @@
 import { randomBytes, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import {
   DEFAULT_CA_DAYS,
   DEFAULT_LEAF_DAYS,
   createCertificateAuthority,
+  issueEdgeCertificate,
   issueServiceCertificate,
   type PemPair,
 } from './issue-certificates.js';
@@ -21,14 +23,21 @@ export interface PkiOptions {
   readonly caDays?: number;
   /** A certificate that expires within this many days is issued anew (default 30). */
   readonly renewBeforeDays?: number;
+  /**
+   * DNS names and IP addresses of an edge certificate to keep as `edge.crt`/`edge.key`: what the
+   * gateway shows its own clients when no certificate of another authority is configured.
+   */
+  readonly edgeNames?: readonly string[];
 }
 
 export interface Pki<Service extends string> {
   /** The authority's certificate: what every service trusts, and nothing else. */
   readonly caCertificatePem: string;
   readonly services: Readonly<Record<Service, PemPair>>;
+  /** The edge certificate, when `edgeNames` asked for one. */
+  readonly edge: PemPair | undefined;
   /** What this call made anew (`ca` for the authority), so a caller knows whom to reload. */
-  readonly issued: readonly ('ca' | Service)[];
+  readonly issued: readonly ('ca' | 'edge' | Service)[];
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -74,7 +83,7 @@ export async function loadOrCreatePki<const Service extends string>(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if ((statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
 
-  const issued: ('ca' | Service)[] = [];
+  const issued: ('ca' | 'edge' | Service)[] = [];
   let ca = readPair(dir, 'ca');
   let caCertificate = ca && usableAuthority(ca, now, renewAt);
   if (!ca || !caCertificate) {
@@ -94,7 +103,16 @@ export async function loadOrCreatePki<const Service extends string>(
     }
     result[service] = pair;
   }
-  return { caCertificatePem: ca.certificatePem, services: result, issued };
+  let edge: PemPair | undefined;
+  if (options.edgeNames) {
+    edge = readPair(dir, 'edge');
+    if (!edge || !usableEdgeCertificate(edge, options.edgeNames, caCertificate, now, renewAt)) {
+      edge = await issueEdgeCertificate(ca, options.edgeNames, { now, days: leafDays });
+      writePair(dir, 'edge', edge);
+      issued.push('edge');
+    }
+  }
+  return { caCertificatePem: ca.certificatePem, services: result, edge, issued };
 }
 
 /** The pair's certificate when it is a live authority whose key is the one beside it. */
@@ -127,6 +145,27 @@ function usableServiceCertificate(
     certificate.checkIssued(authority) &&
     certificate.verify(authority.publicKey) &&
     serviceIdentityOf(certificate) === service &&
+    live(certificate, now, renewAt)
+  );
+}
+
+function usableEdgeCertificate(
+  pair: PemPair,
+  names: readonly string[],
+  authority: X509Certificate,
+  now: Date,
+  renewAt: number,
+): boolean {
+  const parsed = parse(pair);
+  if (!parsed) return false;
+  const { certificate, key } = parsed;
+  const expected = names.map((name) => `${isIP(name) === 0 ? 'DNS' : 'IP Address'}:${name}`).join(', ');
+  return (
+    !certificate.ca &&
+    certificate.checkPrivateKey(key) &&
+    certificate.checkIssued(authority) &&
+    certificate.verify(authority.publicKey) &&
+    certificate.subjectAltName === expected &&
     live(certificate, now, renewAt)
   );
 }

@@ -9,9 +9,9 @@ const IDENTITY_PREFIX = 'urn:fleet:service:';
 
 /** Refuses a name that cannot be a service (and `ca`, whose files are the authority's). */
 export function assertServiceName(name: string): void {
-  if (!SERVICE_NAME.test(name) || name === 'ca') {
+  if (!SERVICE_NAME.test(name) || name === 'ca' || name === 'edge') {
     throw new Error(
-      `Invalid service name ${JSON.stringify(name)}: expected lowercase letters, digits and dashes, starting with a letter (not "ca")`,
+      `Invalid service name ${JSON.stringify(name)}: expected lowercase letters, digits and dashes, starting with a letter (not "ca" or "edge")`,
     );
   }
 }
