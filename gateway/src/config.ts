@@ -3,7 +3,20 @@ import { operationLimitConfigSpec } from './operation-limits/index.js';
 import { rateLimitConfigSpec } from './rate-limits/index.js';
 import { subscriptionConfigSpec } from './subscriptions/subscription-config.js';
 import { tokenKeyRing } from '@fleet/access-tokens';
-import { integer, logLevel, oneOf, port, signingKey, string, url, type ConfigOf } from '@fleet/service-kit';
+import {
+  boolean,
+  integer,
+  logLevel,
+  mutualTlsConfigSpec,
+  oneOf,
+  optionalString,
+  port,
+  signingKey,
+  string,
+  url,
+  type ConfigOf,
+  type MutualTls,
+} from '@fleet/service-kit';
 import { MAX_TRUSTED_PROXY_HOPS } from './authentication/client-address.js';
 
 /** The subgraphs of the federation, in the order they are composed. */
@@ -22,7 +35,7 @@ export const DEFAULT_SUPERGRAPH_PATH = fileURLToPath(new URL('../supergraph.grap
 function subgraphUrl(name: SubgraphName) {
   return url({
     doc: `GraphQL endpoint of the ${name} subgraph.`,
-    default: `http://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
+    default: `https://127.0.0.1:${DEFAULT_SUBGRAPH_PORTS[name]}/graphql`,
   });
 }
 
@@ -34,6 +47,20 @@ function subgraphKey(name: SubgraphName) {
 export const gatewayConfigSpec = {
   HOST: string({ doc: 'Address the gateway listens on.', default: '127.0.0.1' }),
   PORT: port({ doc: 'Port of the gateway (0 picks a free one).', default: 4000 }),
+  TLS_CERT_FILE: optionalString({
+    doc: 'PEM certificate (with its chain) the gateway serves HTTPS and WSS with; taken up again when the file changes.',
+  }),
+  TLS_KEY_FILE: optionalString({ doc: 'PEM private key of the gateway’s certificate.' }),
+  PLAINTEXT_HTTP: boolean({
+    doc: 'Serve plain HTTP instead of HTTPS: for local development only, and warned about at start.',
+    default: false,
+  }),
+  HSTS_MAX_AGE_S: integer({
+    doc: 'The max-age of the Strict-Transport-Security header every HTTPS answer carries (0 leaves it out).',
+    default: 31_536_000,
+    min: 0,
+    max: 63_072_000,
+  }),
   MODE: oneOf(['production', 'development'], {
     doc: 'development turns introspection on and shows unmasked errors; never use it in production.',
     default: 'production',
@@ -99,16 +126,30 @@ export const gatewayConfigSpec = {
   ...rateLimitConfigSpec,
   ...subscriptionConfigSpec,
   LOG_LEVEL: logLevel('gateway'),
+  ...mutualTlsConfigSpec('gateway'),
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;
 
-/** Each subgraph's URL and key, by name. */
-export function subgraphEndpoints(config: GatewayConfig): Record<SubgraphName, { url: string; key: Buffer }> {
+/** Where the gateway reaches a subgraph, and how it proves itself there. */
+export interface SubgraphEndpoint {
+  /** The subgraph's GraphQL URL. */
+  url: string;
+  /** The key of the gateway/subgraph pair. */
+  key: Buffer;
+  /** The gateway's mutual TLS; undefined only where it was turned off. */
+  tls: MutualTls | undefined;
+}
+
+/** Each subgraph's URL and key, by name, reached over the gateway's mutual TLS. */
+export function subgraphEndpoints(
+  config: GatewayConfig,
+  tls: MutualTls | undefined,
+): Record<SubgraphName, SubgraphEndpoint> {
   return {
-    aaa: { url: config.AAA_URL, key: config.KEY_AAA },
-    devices: { url: config.DEVICES_URL, key: config.KEY_DEVICES },
-    billing: { url: config.BILLING_URL, key: config.KEY_BILLING },
-    audit: { url: config.AUDIT_URL, key: config.KEY_AUDIT },
+    aaa: { url: config.AAA_URL, key: config.KEY_AAA, tls },
+    devices: { url: config.DEVICES_URL, key: config.KEY_DEVICES, tls },
+    billing: { url: config.BILLING_URL, key: config.KEY_BILLING, tls },
+    audit: { url: config.AUDIT_URL, key: config.KEY_AUDIT, tls },
   };
 }

@@ -1,10 +1,12 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
+import { fetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   generateTokenKeyRing,
@@ -21,6 +23,7 @@ import {
   type Principal,
   type StartedService,
 } from '@fleet/service-kit';
+import { testPki } from '../../test/support/test-pki.js';
 import { gatewayConfigSpec } from './config.js';
 import { startGateway } from './gateway-server.js';
 
@@ -63,9 +66,12 @@ const state = {
   revoked: { sessions: [] as string[], apiKeys: [] as string[] },
 };
 
-/** One stand-in subgraph: checks the gateway's signatures as a subgraph does. */
+const pki = await testPki();
+
+/** One stand-in subgraph: over mutual TLS, checks the gateway's signatures as a subgraph does. */
 async function fakeSubgraph(name: 'aaa' | 'devices') {
-  const signatures = new SignatureCheck({ audience: name, logger });
+  const tls = pki.tls(name);
+  const signatures = new SignatureCheck({ audience: name, logger, mutualTls: true });
   const signers = new Map([['gateway', Buffer.from(keys[name], 'base64url')]]);
   const answer = (req: IncomingMessage, body: Buffer): { status: number; body: unknown } => {
     let signed;
@@ -100,14 +106,15 @@ async function fakeSubgraph(name: 'aaa' | 'devices') {
           : { me: principal.kind === 'user' ? { id: principal.userId } : null };
     return { status: 200, body: { data } };
   };
-  const server = createServer((req, res) => {
+  const server = createServer(tls.serverOptions(), (req, res) => {
     void readBody(req, 1_000_000).then((body) => {
       const reply = answer(req, body);
       res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
     });
   });
+  tls.guard(server, new Set(['gateway']));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql` };
+  return { server, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/graphql` };
 }
 
 describe('authentication at the gateway', () => {
@@ -140,9 +147,10 @@ describe('authentication at the gateway', () => {
       GATEWAY_TOKEN_KEYS: tokenKeys,
       GATEWAY_REVOCATION_POLL_MS: '250',
       GATEWAY_LOG_LEVEL: 'silent',
+      ...pki.env('gateway'),
     });
     gateway = await startGateway(config, logger);
-    url = `http://127.0.0.1:${gateway.port}/graphql`;
+    url = `https://127.0.0.1:${gateway.port}/graphql`;
   });
 
   afterAll(async () => {
@@ -161,6 +169,7 @@ describe('authentication at the gateway', () => {
 
   async function post(query: string, headers: Record<string, string> = {}) {
     const response = await fetch(url, {
+      dispatcher: pki.edgeClient,
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ query }),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { InMemoryLRUCache } from '@apollo/utils.keyvaluecache';
@@ -15,6 +16,7 @@ import {
   HttpError,
   listen,
   maskError,
+  mutualTlsFromConfig,
   pathnameOf,
   readBody,
   sendJson,
@@ -29,7 +31,8 @@ import { sendAuthenticationRefusal } from './authentication/authentication-refus
 import { Authenticator } from './authentication/authenticator.js';
 import { clientAddressOf } from './authentication/client-address.js';
 import { RevocationFeed } from './authentication/revocation-feed.js';
-import { subgraphEndpoints, type GatewayConfig, type SubgraphName } from './config.js';
+import { subgraphEndpoints, type GatewayConfig, type SubgraphEndpoint, type SubgraphName } from './config.js';
+import { edgeTlsFromConfig } from './edge/edge-tls.js';
 import { operationLimitsRule, withLimitCode } from './operation-limits/index.js';
 import {
   billingTierLookup,
@@ -85,8 +88,15 @@ export async function startGateway(
   options: GatewayOptions = {},
 ): Promise<StartedService> {
   const protect = options.unprotected !== true;
-  const endpoints = subgraphEndpoints(config);
-  const aaa = aaaEndpoint(config.AAA_URL, config.KEY_AAA);
+  const edge = edgeTlsFromConfig(config, logger);
+  const tls = mutualTlsFromConfig('gateway', config, logger, {
+    AAA_URL: config.AAA_URL,
+    DEVICES_URL: config.DEVICES_URL,
+    BILLING_URL: config.BILLING_URL,
+    AUDIT_URL: config.AUDIT_URL,
+  });
+  const endpoints = subgraphEndpoints(config, tls);
+  const aaa = aaaEndpoint(config.AAA_URL, config.KEY_AAA, tls);
   const revocations = new RevocationFeed({
     aaa,
     logger: logger.child({ component: 'revocation-feed' }),
@@ -101,7 +111,7 @@ export async function startGateway(
   });
   const authenticator = new Authenticator({ tokenKeys: config.TOKEN_KEYS, revocations, apiKeys });
   const planTiers = new PlanTiers({
-    lookup: billingTierLookup(config.BILLING_URL, config.KEY_BILLING),
+    lookup: billingTierLookup(config.BILLING_URL, config.KEY_BILLING, tls),
     ttlMs: config.PLAN_TIER_CACHE_S * 1000,
     logger: logger.child({ component: 'plan-tiers' }),
   });
@@ -113,7 +123,7 @@ export async function startGateway(
     [
       '/enroll',
       enrollmentForward(
-        { origin: new URL(config.DEVICES_URL).origin, key: config.KEY_DEVICES },
+        { origin: new URL(config.DEVICES_URL).origin, key: config.KEY_DEVICES, tls },
         // Devices connects back to the router before it answers.
         config.REQUEST_DEADLINE_MS,
       ),
@@ -121,7 +131,7 @@ export async function startGateway(
     [
       '/webhooks/stripe',
       stripeWebhookForward(
-        { origin: new URL(config.BILLING_URL).origin, key: config.KEY_BILLING },
+        { origin: new URL(config.BILLING_URL).origin, key: config.KEY_BILLING, tls },
         config.SUBGRAPH_TIMEOUT_MS,
       ),
     ],
@@ -133,7 +143,7 @@ export async function startGateway(
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(config.SUPERGRAPH_PATH, logger),
     buildService: ({ name }) => {
-      const endpoint = endpoints[name as SubgraphName] as { url: string; key: Buffer } | undefined;
+      const endpoint = endpoints[name as SubgraphName] as SubgraphEndpoint | undefined;
       if (!endpoint) throw new Error(`The supergraph names a subgraph this gateway has no key for: ${name}`);
       const source = new SignedDataSource({
         name,
@@ -141,6 +151,7 @@ export async function startGateway(
         key: endpoint.key,
         timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
         maxResponseBytes: config.MAX_SUBGRAPH_RESPONSE_BYTES,
+        tls,
       });
       dataSources.push(source);
       dataSourcesByName[name] = source;
@@ -226,7 +237,10 @@ export async function startGateway(
       config.TRUSTED_PROXY_HOPS,
     );
 
+  const hsts = edge && config.HSTS_MAX_AGE_S > 0 ? `max-age=${config.HSTS_MAX_AGE_S}` : undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Browsers that once reached the gateway over HTTPS never try it in plain HTTP again.
+    if (hsts) res.setHeader('strict-transport-security', hsts);
     const path = pathnameOf(req);
     // Liveness answers before anything else: it must not depend on Redis or the subgraphs.
     if (path === '/healthz') {
@@ -303,7 +317,8 @@ export async function startGateway(
     await executeGraphQL(apollo, req, res, body, () => Promise.resolve(context));
   };
 
-  const http = createHttpServer(handle, logger);
+  const http = createHttpServer(handle, logger, edge?.serverOptions());
+  if (edge) edge.attach(http as HttpsServer);
   const websockets = attachGraphQLWs({
     http,
     path: '/graphql',
@@ -328,6 +343,8 @@ export async function startGateway(
     apiKeys.close();
     planTiers.close();
     await rateLimiter.close();
+    edge?.close();
+    await tls?.close();
   };
   await revocations.start();
   subscribers.start();
@@ -347,7 +364,10 @@ export async function startGateway(
     await stopAuthentication();
     throw error;
   }
-  logger.info({ host: config.HOST, port, mode: config.MODE }, 'gateway listening');
+  logger.info(
+    { host: config.HOST, port, mode: config.MODE, scheme: edge ? 'https' : 'http' },
+    'gateway listening',
+  );
   return {
     port,
     async stop() {

@@ -10,6 +10,7 @@ import {
   type StartedService,
 } from '@fleet/service-kit';
 import { gatewayGraphql, serviceStorage } from './service-under-test.js';
+import { testPki } from './test-pki.js';
 
 export type AuditPeer = 'gateway' | 'aaa' | 'devices' | 'billing';
 
@@ -37,6 +38,7 @@ export async function startAuditUnderTest(
   env: Record<string, string> = {},
 ): Promise<AuditUnderTest> {
   const storage = await serviceStorage(engine, 'audit');
+  const pki = await testPki();
   const newKey = () => decodeKey(generateKey()) as Buffer;
   const keys: Record<AuditPeer, Buffer> = {
     gateway: newKey(),
@@ -58,6 +60,7 @@ export async function startAuditUnderTest(
       AUDIT_KEY_DEVICES: keys.devices.toString('base64url'),
       AUDIT_KEY_BILLING: keys.billing.toString('base64url'),
       AUDIT_LOG_LEVEL: 'silent',
+      ...pki.env('audit'),
       ...env,
     });
     service = await startAudit(config, createLogger({ service: 'audit', level: 'silent' }));
@@ -65,7 +68,7 @@ export async function startAuditUnderTest(
     await stop();
     throw error;
   }
-  const baseUrl = `http://127.0.0.1:${service.port}`;
+  const baseUrl = `https://127.0.0.1:${service.port}`;
   return {
     baseUrl,
     keys,
@@ -77,12 +80,13 @@ export async function startAuditUnderTest(
         baseUrl,
         path: '/ingest',
         body: JSON.stringify({ events }),
+        tls: pki.tls(producer),
       });
       if (!response.ok)
         throw new Error(`audit refused the batch: ${response.status} ${await response.text()}`);
       await response.body?.cancel();
     },
-    graphql: gatewayGraphql({ audience: 'audit', key: keys.gateway, baseUrl }),
+    graphql: gatewayGraphql({ audience: 'audit', key: keys.gateway, baseUrl, tls: pki.tls('gateway') }),
     stop,
   };
 }

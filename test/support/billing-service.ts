@@ -15,6 +15,7 @@ import {
   type GraphQLAnswer,
 } from './devices-service.js';
 import { gatewayGraphql, serviceStorage } from './service-under-test.js';
+import { testPki } from './test-pki.js';
 
 export type { GraphQLAnswer } from './devices-service.js';
 
@@ -53,13 +54,14 @@ export async function startBillingUnderTest(
   devicesEnv: Record<string, string> = {},
 ): Promise<BillingUnderTest> {
   const storage = await serviceStorage(engine, 'billing');
+  const pki = await testPki();
   const gatewayKey = decodeKey(generateKey()) as Buffer;
   const auditKey = decodeKey(generateKey()) as Buffer;
   const devicesKey = decodeKey(generateKey()) as Buffer;
   // Each must know the other's address: billing's port is chosen before devices starts.
   const port = await freePort();
   const devices = await startDevicesUnderTest(engine, {
-    DEVICES_BILLING_URL: `http://127.0.0.1:${port}`,
+    DEVICES_BILLING_URL: `https://127.0.0.1:${port}`,
     DEVICES_KEY_BILLING: devicesKey.toString('base64url'),
     ...devicesEnv,
   });
@@ -82,6 +84,7 @@ export async function startBillingUnderTest(
       BILLING_AUDIT_URL: ingest.url,
       BILLING_OUTBOX_MAX_BACKOFF_MS: '500',
       BILLING_LOG_LEVEL: 'silent',
+      ...pki.env('billing'),
       ...env,
     });
     service = await startBilling(config, createLogger({ service: 'billing', level: 'silent' }));
@@ -89,7 +92,7 @@ export async function startBillingUnderTest(
     await stop();
     throw error;
   }
-  const baseUrl = `http://127.0.0.1:${service.port}`;
+  const baseUrl = `https://127.0.0.1:${service.port}`;
   return {
     baseUrl,
     databaseUrl: storage.databaseUrl,
@@ -99,7 +102,7 @@ export async function startBillingUnderTest(
     ingest,
     devices,
     devicesKey,
-    graphql: gatewayGraphql({ audience: 'billing', key: gatewayKey, baseUrl }),
+    graphql: gatewayGraphql({ audience: 'billing', key: gatewayKey, baseUrl, tls: pki.tls('gateway') }),
     stop,
   };
 }

@@ -10,6 +10,7 @@ import {
 } from '@fleet/service-kit';
 import { startAuditIngest, type AuditIngest } from './audit-ingest.js';
 import { gatewayGraphql, serviceStorage, type GraphQLAnswer } from './service-under-test.js';
+import { testPki } from './test-pki.js';
 
 export type { GraphQLAnswer } from './service-under-test.js';
 
@@ -41,6 +42,7 @@ export async function startDevicesUnderTest(
   env: Record<string, string> = {},
 ): Promise<DevicesUnderTest> {
   const storage = await serviceStorage(engine, 'devices');
+  const pki = await testPki();
   const gatewayKey = decodeKey(generateKey()) as Buffer;
   const auditKey = decodeKey(generateKey()) as Buffer;
   const billingKey = decodeKey(env.DEVICES_KEY_BILLING ?? generateKey()) as Buffer;
@@ -61,6 +63,7 @@ export async function startDevicesUnderTest(
       DEVICES_OUTBOX_MAX_BACKOFF_MS: '500',
       DEVICES_ROUTER_NETWORKS: '127.0.0.0/8',
       DEVICES_LOG_LEVEL: 'silent',
+      ...pki.env('devices'),
       ...env,
       DEVICES_KEY_BILLING: billingKey.toString('base64url'),
     });
@@ -69,14 +72,20 @@ export async function startDevicesUnderTest(
     await stop();
     throw error;
   }
-  const baseUrl = `http://127.0.0.1:${service.port}`;
+  const baseUrl = `https://127.0.0.1:${service.port}`;
   return {
     baseUrl,
     gatewayKey,
     auditKey,
     billingKey,
     ingest,
-    graphql: gatewayGraphql({ audience: 'devices', key: gatewayKey, baseUrl, timeoutMs: 60_000 }),
+    graphql: gatewayGraphql({
+      audience: 'devices',
+      key: gatewayKey,
+      baseUrl,
+      tls: pki.tls('gateway'),
+      timeoutMs: 60_000,
+    }),
     stop,
   };
 }

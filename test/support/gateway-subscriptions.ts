@@ -58,9 +58,16 @@ export function watch<T>(
     },
   };
   if (protocol === 'graphql-ws') {
+    const { ca } = fleet;
+    // A client that trusts the gateway's certificate, as a browser trusting its authority would.
+    class TrustingWebSocket extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { ca });
+      }
+    }
     const client: WsClient = createWsClient({
       url: fleet.gatewayUrl.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
+      webSocketImpl: TrustingWebSocket,
       connectionParams: headers,
       retryAttempts: 0,
       lazy: true,
@@ -77,7 +84,12 @@ export function watch<T>(
       await client.dispose();
     });
   }
-  const client = createSseClient({ url: fleet.gatewayUrl, headers, retryAttempts: 0 });
+  const client = createSseClient({
+    url: fleet.gatewayUrl,
+    headers,
+    retryAttempts: 0,
+    fetchFn: fleet.fetch as unknown as typeof globalThis.fetch,
+  });
   const leave = client.subscribe({ query, variables }, sink);
   return watchOf(state, () => {
     leave();

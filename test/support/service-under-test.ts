@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodePrincipal, signedPost, type Engine, type Principal } from '@fleet/service-kit';
+import { encodePrincipal, signedPost, type Engine, type MutualTls, type Principal } from '@fleet/service-kit';
 import { createServiceDatabases } from './postgres.js';
 
 export interface GraphQLAnswer<T> {
@@ -48,6 +48,8 @@ export function gatewayGraphql(target: {
   audience: string;
   key: Buffer;
   baseUrl: string;
+  /** The gateway's side of mutual TLS. */
+  tls: MutualTls;
   timeoutMs?: number;
 }) {
   return async <T>(
@@ -63,6 +65,7 @@ export function gatewayGraphql(target: {
       path: '/graphql',
       body: JSON.stringify({ query, variables }),
       principal: encodePrincipal(principal),
+      tls: target.tls,
       ...(target.timeoutMs ? { timeoutMs: target.timeoutMs } : {}),
     });
     return (await response.json()) as GraphQLAnswer<T>;

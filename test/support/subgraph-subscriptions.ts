@@ -63,18 +63,26 @@ export interface SubscribeOptions {
  * `collect` do the same for a single subscribe.
  */
 export function subgraphWsClient(
-  fleet: Pick<TestFederation, 'secrets' | 'url'>,
+  fleet: Pick<TestFederation, 'secrets' | 'url' | 'serviceTls'>,
   service: SubgraphName,
   principal: Principal,
   options: { key?: Buffer; unsigned?: boolean } = {},
 ): SubgraphWsClient {
   const pairKey = Buffer.from(fleet.secrets[`gateway-${service}`], 'base64url');
   const upgradeKey = options.key ?? pairKey;
+  // Over mutual TLS as the gateway, whether the upgrade is signed or not: what is tested is the
+  // signature.
+  const tls = fleet.serviceTls('gateway');
+  class GatewayWebSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, tls.clientOptions(service));
+    }
+  }
   const client = createClient({
     url: `${fleet.url(service).replace('http', 'ws')}/graphql`,
     webSocketImpl: options.unsigned
-      ? WebSocket
-      : signedWebSocket({ caller: 'gateway', audience: service, key: upgradeKey, path: '/graphql' }),
+      ? GatewayWebSocket
+      : signedWebSocket({ caller: 'gateway', audience: service, key: upgradeKey, path: '/graphql', tls }),
     retryAttempts: 0,
     lazy: true,
   });

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFederation, SUBGRAPH_NAMES, type Federation, type ServiceName } from '@fleet/launcher';
 import type { Secrets } from '@fleet/launcher';
+import { Agent, fetch as undiciFetch, type RequestInfo, type RequestInit, type Response } from 'undici';
+import { createLogger, MutualTls } from '@fleet/service-kit';
 import { createServiceDatabases, type ServiceDatabase } from './postgres.js';
 import type { SubgraphName } from '@fleet/launcher';
 
@@ -18,6 +20,17 @@ export interface TestFederation extends Federation {
   /** Each subgraph's PostgreSQL database, on the PostgreSQL engine. */
   readonly databases: Partial<Record<SubgraphName, ServiceDatabase>>;
   url(service: ServiceName): string;
+  /** The authority the gateway's certificate chains to (PEM): what its clients trust. */
+  readonly ca: string;
+  /** `fetch` as a client of the gateway that trusts its certificate. */
+  readonly fetch: (input: RequestInfo, init?: RequestInit) => Promise<Response>;
+  /** A service's side of mutual TLS with this federation's certificates, to call a subgraph as it. */
+  serviceTls(service: ServiceName): MutualTls;
+  /**
+   * The certificate variables of a service of this federation, for one more process of it that a
+   * test starts itself: its mutual TLS, and for the gateway its edge certificate as well.
+   */
+  tlsEnv(service: ServiceName): Record<string, string>;
   /** POSTs a GraphQL operation to the gateway, anonymously unless the headers carry credentials. */
   readonly graphql: <T = Record<string, unknown>>(
     query: string,
@@ -48,6 +61,8 @@ export interface TestFederationOptions {
   dataDir?: string;
   databases?: Partial<Record<SubgraphName, ServiceDatabase>>;
   overrides?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Ports to use instead of free ones picked at start. */
+  ports?: Partial<Record<ServiceName, number>>;
 }
 
 /** Test-friendly settings: events ship quickly once audit is back. */
@@ -94,7 +109,7 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     federation = await startFederation({
       dataDir,
       env: {},
-      ports: { gateway: 0, aaa: 0, devices: 0, billing: 0, audit: 0 },
+      ports: { gateway: 0, aaa: 0, devices: 0, billing: 0, audit: 0, ...options.ports },
       overrides,
       output: 'capture',
     });
@@ -104,6 +119,42 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     throw error;
   }
   const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as Secrets;
+  const ca = readFileSync(federation.caFile, 'utf8');
+  const agent = new Agent({ connect: { ca } });
+  const fetch = (input: RequestInfo, init: RequestInit = {}) =>
+    undiciFetch(input, { ...init, dispatcher: agent });
+  const pkiFile = (name: string) => join(dataDir, 'pki', name);
+  const tlsEnv = (service: ServiceName): Record<string, string> => {
+    const prefix = `${service.toUpperCase()}_`;
+    return {
+      [`${prefix}MTLS_CERT_FILE`]: pkiFile(`${service}.crt`),
+      [`${prefix}MTLS_KEY_FILE`]: pkiFile(`${service}.key`),
+      [`${prefix}MTLS_CA_FILE`]: federation.caFile,
+      ...(service === 'gateway'
+        ? { GATEWAY_TLS_CERT_FILE: pkiFile('edge.crt'), GATEWAY_TLS_KEY_FILE: pkiFile('edge.key') }
+        : {}),
+    };
+  };
+  const sides = new Map<ServiceName, MutualTls>();
+  const serviceTls = (service: ServiceName): MutualTls => {
+    let side = sides.get(service);
+    if (!side) {
+      side = new MutualTls({
+        service,
+        certFile: pkiFile(`${service}.crt`),
+        keyFile: pkiFile(`${service}.key`),
+        caFile: federation.caFile,
+        reloadMs: 60_000,
+        logger: createLogger({ service: `test-${service}`, level: 'silent' }),
+      });
+      sides.set(service, side);
+    }
+    return side;
+  };
+  const release = async (): Promise<void> => {
+    await agent.close();
+    await Promise.all([...sides.values()].map((side) => side.close()));
+  };
   const graphql = async <T>(
     query: string,
     variables?: Record<string, unknown>,
@@ -122,6 +173,7 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     admin = await activateAdmin(federation, dataDir, graphql);
   } catch (error) {
     await federation.stop();
+    await release();
     await dropDatabases();
     if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     throw error;
@@ -145,12 +197,16 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     dataDir,
     secrets,
     databases,
-    url: (service) => `http://127.0.0.1:${federation.port(service)}`,
+    ca,
+    fetch,
+    serviceTls,
+    tlsEnv,
     graphql,
     asAdmin,
     admin,
     async destroy() {
       await federation.stop();
+      await release();
       await dropDatabases();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },

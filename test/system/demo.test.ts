@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { curlGraphql as graphql, run } from '../support/curl.js';
 import { eventually } from '../support/test-federation.js';
 
 const CLI = fileURLToPath(new URL('../../packages/launcher/dist/cli.js', import.meta.url));
@@ -84,15 +85,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function graphql<T>(url: string, query: string, variables: Record<string, unknown>, token?: string) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as { data?: T; errors?: { message: string }[] };
-}
-
 interface DemoDevice {
   id: string;
   name: string;
@@ -125,22 +117,24 @@ describe('npm start -- --demo', () => {
       expect(dataDir.startsWith(tmp)).toBe(true);
       await demo.waitFor(/The demo is ready/);
       const url = (await demo.waitFor(/gateway: +(\S+)/))[1]!;
+      const gateway = { url, ca: (await demo.waitFor(/trust: +(\S+)/))[1]! };
+      expect(url.startsWith('https://')).toBe(true);
       const tenant = (await demo.waitFor(/tenant: +(\S+) +\(id (\S+)\)/)).slice(1) as [string, string];
       const email = (await demo.waitFor(/email: +(\S+)/))[1]!;
       const password = (await demo.waitFor(/password: +(\S+)/))[1]!;
       const adminPassword = (await demo.waitFor(/administrator: .*password (\S+)/))[1]!;
       expect(tenant[0]).toBe('demo');
 
-      // The printed demo login works over HTTP, and its tenant holds the whole fleet.
+      // The printed demo login works over HTTPS, and its tenant holds the whole fleet.
       const login = await graphql<{ login: { accessToken: string } }>(
-        url,
+        gateway,
         'mutation($i: LoginInput!) { login(input: $i) { accessToken } }',
         { i: { tenant: tenant[0], email, password } },
       );
       expect(login.errors).toBeUndefined();
       const token = login.data!.login.accessToken;
       const listed = await graphql<{ devices: DemoDevice[] }>(
-        url,
+        gateway,
         'query($t: ID!) { devices(tenantId: $t) { id name site tags routerOsVersion tls { mode fingerprint } } }',
         { t: tenant[1] },
         token,
@@ -163,7 +157,7 @@ describe('npm start -- --demo', () => {
         const all = await Promise.all(
           devices.map(async (device) => {
             const answer = await graphql<{ jobs: { status: string; summary: Record<string, unknown> }[] }>(
-              url,
+              gateway,
               'query($d: ID!) { jobs(deviceId: $d) { status summary } }',
               { d: device.id },
               token,
@@ -182,7 +176,7 @@ describe('npm start -- --demo', () => {
       // The fleet is live: polled, online (one router drops off now and then), with traffic.
       await eventually(async () => {
         const answer = await graphql<{ devices: { status: { state: string; cpuLoad: number | null } }[] }>(
-          url,
+          gateway,
           'query($t: ID!) { devices(tenantId: $t) { status { state cpuLoad } } }',
           { t: tenant[1] },
           token,
@@ -207,10 +201,10 @@ describe('npm start -- --demo', () => {
       // Every gateway the project starts keeps Apollo's telemetry off.
       const services = childrenOf(demo.child.pid!);
       expect(services).toHaveLength(5);
-      const gateway = services.find((pid) =>
+      const gatewayPid = services.find((pid) =>
         readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('gateway/dist/main.js'),
       );
-      expect(readFileSync(`/proc/${gateway}/environ`, 'utf8').split('\0')).toContain(
+      expect(readFileSync(`/proc/${gatewayPid}/environ`, 'utf8').split('\0')).toContain(
         'APOLLO_TELEMETRY_DISABLED=true',
       );
 
@@ -218,7 +212,8 @@ describe('npm start -- --demo', () => {
       expect(await demo.exited).toBe(0);
       expect(demo.output()).toContain(`Stopped; ${dataDir} removed.`);
       for (const pid of [demo.child.pid!, ...services]) expect(alive(pid)).toBe(false);
-      await expect(fetch(url)).rejects.toThrow();
+      // Nothing listens any more: curl cannot connect at all (its exit code 7).
+      await expect(run('curl', ['--silent', '--insecure', url])).rejects.toMatchObject({ code: 7 });
       expect(await readdir(tmp)).toEqual([]);
     } finally {
       demo.child.kill('SIGKILL');

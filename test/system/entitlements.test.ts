@@ -33,7 +33,7 @@ describe.each(await engineMatrix())('entitlements on $engine', ({ engine, enable
     fleet.graphql<T>(query, variables, owner);
   /** The tenant budget the gateway applied to the owner's request, from RateLimit-Policy. */
   const tenantBudget = async (): Promise<number> => {
-    const response = await fetch(fleet.gatewayUrl, {
+    const response = await fleet.fetch(fleet.gatewayUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...owner },
       body: JSON.stringify({ query: '{ me { id } }' }),

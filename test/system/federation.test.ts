@@ -132,7 +132,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   });
 
   it.runIf(enabled)('answers malformed JSON and mutations by GET with 400, changing nothing', async () => {
-    const malformed = await fetch(fleet.gatewayUrl, {
+    const malformed = await fleet.fetch(fleet.gatewayUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{"query": "mutation {',
@@ -145,7 +145,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
     const query = encodeURIComponent(
       'mutation { createTenant(input: { name: "Via GET", slug: "via-get" }) { id } }',
     );
-    const byGet = await fetch(`${fleet.gatewayUrl}?query=${query}`, {
+    const byGet = await fleet.fetch(`${fleet.gatewayUrl}?query=${query}`, {
       headers: { 'apollo-require-preflight': '1' },
     });
     expect(byGet.status).toBe(400);
@@ -154,7 +154,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   });
 
   it.runIf(enabled)('refuses a GET without a preflight header (CSRF prevention)', async () => {
-    const response = await fetch(`${fleet.gatewayUrl}?query=${encodeURIComponent('{ plans { id } }')}`);
+    const response = await fleet.fetch(`${fleet.gatewayUrl}?query=${encodeURIComponent('{ plans { id } }')}`);
     expect(response.status).toBe(400);
   });
 
@@ -165,9 +165,9 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
   });
 
   it.runIf(enabled)('reports health and readiness', async () => {
-    const health = await fetch(`${fleet.url('gateway')}/healthz`);
+    const health = await fleet.fetch(`${fleet.url('gateway')}/healthz`);
     expect(await health.json()).toEqual({ status: 'ok' });
-    const ready = await fetch(`${fleet.url('gateway')}/readyz`);
+    const ready = await fleet.fetch(`${fleet.url('gateway')}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ready',
@@ -187,7 +187,7 @@ describe.each(await engineMatrix())('the federation on $engine', ({ engine, enab
       for (const leak of ['ECONNREFUSED', '127.0.0.1', 'stack', String(fleet.port('billing'))]) {
         expect(text).not.toContain(leak);
       }
-      const ready = await fetch(`${fleet.url('gateway')}/readyz`);
+      const ready = await fleet.fetch(`${fleet.url('gateway')}/readyz`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({
         status: 'not ready',

@@ -31,7 +31,7 @@ describe('the gateway under attack', () => {
     reachedSubgraph: () => boolean;
   }> => {
     const requestId = `probe-${randomUUID()}`;
-    const response = await fetch(fleet.gatewayUrl, {
+    const response = await fleet.fetch(fleet.gatewayUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),

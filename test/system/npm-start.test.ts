@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { curlGraphql } from '../support/curl.js';
 
 const CLI = fileURLToPath(new URL('../../packages/launcher/dist/cli.js', import.meta.url));
 
@@ -49,17 +50,11 @@ describe('npm start', () => {
       });
     });
     try {
-      const graphql = async (query: string, variables: Record<string, unknown>, token?: string) => {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-          },
-          body: JSON.stringify({ query, variables }),
-        });
-        return (await response.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
-      };
+      const gateway = { url, ca: join(dataDir, 'pki', 'ca.crt') };
+      expect(url.startsWith('https://')).toBe(true);
+      expect(output).toContain(`trust ${gateway.ca}`);
+      const graphql = (query: string, variables: Record<string, unknown>, token?: string) =>
+        curlGraphql(gateway, query, variables, token);
       // Anonymous callers reach only signing in.
       expect((await graphql('{ plans { id } }', {})).errors).toHaveLength(1);
 
@@ -96,7 +91,24 @@ describe('npm start', () => {
           expect(output).not.toContain(part);
       }
       expect(statSync(join(dataDir, 'aaa', 'master.key')).mode & 0o777).toBe(0o600);
-      expect((await readdir(dataDir)).sort()).toEqual(['aaa', 'audit', 'billing', 'devices', 'secrets.json']);
+      expect((await readdir(dataDir)).sort()).toEqual([
+        'aaa',
+        'audit',
+        'billing',
+        'devices',
+        'pki',
+        'secrets.json',
+      ]);
+      // The internal authority and a certificate per service, keys readable by their owner only.
+      const pki = join(dataDir, 'pki');
+      expect(statSync(pki).mode & 0o777).toBe(0o700);
+      expect((await readdir(pki)).sort()).toEqual(
+        ['ca', 'edge', 'gateway', 'aaa', 'devices', 'billing', 'audit']
+          .flatMap((name) => [`${name}.crt`, `${name}.key`])
+          .sort(),
+      );
+      for (const name of await readdir(pki))
+        if (name.endsWith('.key')) expect(statSync(join(pki, name)).mode & 0o777).toBe(0o600);
     } finally {
       child.kill('SIGINT');
     }

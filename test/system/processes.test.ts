@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey } from '@fleet/request-signing';
+import { testPki } from '../support/test-pki.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -79,12 +80,53 @@ describe('service processes', () => {
         BILLING_KEY_GATEWAY: generateKey(),
         BILLING_KEY_AUDIT: generateKey(),
         BILLING_KEY_DEVICES: generateKey(),
-        BILLING_AUDIT_URL: 'http://127.0.0.1:9',
+        BILLING_AUDIT_URL: 'https://127.0.0.1:9',
+        ...(await testPki()).env('billing'),
       },
       true,
     );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('"msg":"stopped"');
+  });
+
+  it('refuses to start without its certificates, and talks plain HTTP only when told to, warning', async () => {
+    const env = {
+      BILLING_PORT: '0',
+      BILLING_DATA_DIR: join(dataDir, 'billing-plain'),
+      BILLING_KEY_GATEWAY: generateKey(),
+      BILLING_KEY_AUDIT: generateKey(),
+      BILLING_KEY_DEVICES: generateKey(),
+    };
+    const refused = await run('subgraphs/billing/dist/main.js', {
+      ...env,
+      BILLING_AUDIT_URL: 'https://127.0.0.1:9',
+    });
+    expect(refused.code).toBe(1);
+    for (const variable of ['BILLING_MTLS_CERT_FILE', 'BILLING_MTLS_KEY_FILE', 'BILLING_MTLS_CA_FILE'])
+      expect(refused.stdout).toContain(
+        `${variable}: required, as billing talks to the other services over mutual TLS`,
+      );
+
+    const mixed = await run('subgraphs/billing/dist/main.js', {
+      ...env,
+      ...(await testPki()).env('billing'),
+      BILLING_AUDIT_URL: 'http://127.0.0.1:9',
+    });
+    expect(mixed.code).toBe(1);
+    expect(mixed.stdout).toContain('BILLING_AUDIT_URL: must be an https:// URL');
+
+    const plain = await run(
+      'subgraphs/billing/dist/main.js',
+      {
+        ...env,
+        BILLING_MTLS_DISABLED: 'true',
+        BILLING_AUDIT_URL: 'http://127.0.0.1:9',
+        BILLING_DEVICES_URL: 'http://127.0.0.1:9',
+      },
+      true,
+    );
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/"level":"warn".*mutual TLS is OFF \(BILLING_MTLS_DISABLED\)/);
   });
 
   it('refuses a second process on the same embedded data directory, naming the holder', async () => {
@@ -95,6 +137,7 @@ describe('service processes', () => {
       AUDIT_KEY_AAA: generateKey(),
       AUDIT_KEY_DEVICES: generateKey(),
       AUDIT_KEY_BILLING: generateKey(),
+      ...(await testPki()).env('audit'),
     };
     const first = spawn(process.execPath, [join(ROOT, 'subgraphs/audit/dist/main.js')], {
       env: { PATH: process.env.PATH ?? '', ...env },

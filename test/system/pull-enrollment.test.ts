@@ -74,7 +74,7 @@ describe('pull enrollment', () => {
 
   /** The claim the script sends: RouterOS prints the fingerprint as lower-case hex. */
   const claim = (body: unknown) =>
-    fetch(new URL('/enroll', fleet.gatewayUrl), {
+    fleet.fetch(new URL('/enroll', fleet.gatewayUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -178,9 +178,9 @@ describe('pull enrollment', () => {
     const enrollment = await enroll({ name: 'branch-3' });
     const badPort = await claim({ token: enrollment.token, port: 70000, fingerprint: 'ab'.repeat(32) });
     expect(badPort.status).toBe(400);
-    const notJson = await fetch(new URL('/enroll', fleet.gatewayUrl), { method: 'POST', body: '{' });
+    const notJson = await fleet.fetch(new URL('/enroll', fleet.gatewayUrl), { method: 'POST', body: '{' });
     expect(notJson.status).toBe(400);
-    const byGet = await fetch(new URL('/enroll', fleet.gatewayUrl));
+    const byGet = await fleet.fetch(new URL('/enroll', fleet.gatewayUrl));
     expect(byGet.status).toBe(405);
   });
 

@@ -53,6 +53,7 @@ describe('rate limits', () => {
       GATEWAY_PORT: '0',
       GATEWAY_TOKEN_KEYS: fleet.secrets['token-keys'],
       GATEWAY_LOG_LEVEL: 'info',
+      ...fleet.tlsEnv('gateway'),
       ...settings,
     };
     for (const subgraph of ['aaa', 'devices', 'billing', 'audit'] as const) {
@@ -68,9 +69,9 @@ describe('rate limits', () => {
     const logger = createLogger({ service: 'gateway', level: 'info', destination });
     const started = await startGateway(loadConfig(gatewayConfigSpec, 'GATEWAY_', env), logger);
     gateways.push(started);
-    const url = `http://127.0.0.1:${started.port}/graphql`;
+    const url = `https://127.0.0.1:${started.port}/graphql`;
     const post = async (body: unknown, headers: Record<string, string> = {}): Promise<Response> => {
-      const response = await fetch(url, {
+      const response = await fleet.fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: typeof body === 'string' ? body : JSON.stringify(body),

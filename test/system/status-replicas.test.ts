@@ -76,7 +76,7 @@ describe.runIf(await postgresSuiteEnabled())('live status across devices replica
 
   it("delivers to one process's subscribers the statuses the other polls", async () => {
     const subscription = collect<{ deviceStatusChanged: { device: { id: string } } }>(
-      subgraphWsClient({ ...fleet, url: () => `http://127.0.0.1:${second.port}` }, 'devices', {
+      subgraphWsClient({ ...fleet, url: () => `https://127.0.0.1:${second.port}` }, 'devices', {
         kind: 'user',
         userId: randomUUID(),
         tenantId,

@@ -83,7 +83,7 @@ describe.each(await engineMatrix())(
 
     /** POSTs to the gateway's webhook endpoint as Stripe does. */
     const post = (payload: string, signature?: string) =>
-      fetch(webhookUrl, {
+      fleet.fetch(webhookUrl, {
         method: 'POST',
         headers: {
           'content-type': 'application/json; charset=utf-8',
@@ -250,7 +250,7 @@ describe.each(await engineMatrix())(
     );
 
     it.skipIf(!enabled)('takes POST only, and bounds the body', async () => {
-      expect((await fetch(webhookUrl)).status).toBe(405);
+      expect((await fleet.fetch(webhookUrl)).status).toBe(405);
       const large = await post(JSON.stringify({ id: 'evt_x', padding: 'x'.repeat(300_000) }), 't=1,v1=00');
       expect(large.status).toBe(413);
     });

@@ -1,4 +1,5 @@
-import { signedPost } from '@fleet/service-kit';
+import type { Response } from 'undici';
+import { signedPost, type MutualTls } from '@fleet/service-kit';
 
 /** Where the gateway reaches aaa's internal endpoints, and the key it signs those calls with. */
 export interface AaaEndpoint {
@@ -6,11 +7,13 @@ export interface AaaEndpoint {
   origin: string;
   /** The gateway/aaa pair's key: the same one the gateway's GraphQL calls to aaa are signed with. */
   key: Buffer;
+  /** The gateway's mutual TLS; undefined only where it was turned off. */
+  tls: MutualTls | undefined;
 }
 
 /** The origin of aaa's GraphQL URL: its internal endpoints live beside /graphql. */
-export function aaaEndpoint(graphqlUrl: string, key: Buffer): AaaEndpoint {
-  return { origin: new URL(graphqlUrl).origin, key };
+export function aaaEndpoint(graphqlUrl: string, key: Buffer, tls: MutualTls | undefined): AaaEndpoint {
+  return { origin: new URL(graphqlUrl).origin, key, tls };
 }
 
 /**
@@ -31,6 +34,7 @@ export function postToAaa(
     path,
     body: JSON.stringify(body),
     timeoutMs: options.timeoutMs,
+    tls: aaa.tls,
     ...(options.signal ? { signal: options.signal } : {}),
   });
 }

@@ -77,7 +77,7 @@ function valid(keyId: string, expiresInMs = 3_600_000) {
 function verifier(origin: string, options: Partial<ApiKeyVerifierOptions> = {}) {
   const revoked = new Set<string>();
   const instance = new ApiKeyVerifier({
-    aaa: { origin, key: gatewayKey },
+    aaa: { origin, key: gatewayKey, tls: undefined },
     logger,
     isRevoked: (keyId) => revoked.has(keyId),
     now: () => clock.now,
@@ -229,7 +229,7 @@ describe('API key verification', () => {
 
     const strict = await fakeAaa(() => valid('key-1'));
     const wrongKey = new ApiKeyVerifier({
-      aaa: { origin: strict.origin, key: decodeKey(generateKey()) as Buffer },
+      aaa: { origin: strict.origin, key: decodeKey(generateKey()) as Buffer, tls: undefined },
       logger,
       isRevoked: () => false,
     });

@@ -58,7 +58,7 @@ function capturingLogger() {
 
 function feed(origin: string, options: Partial<RevocationFeedOptions> = {}) {
   const instance = new RevocationFeed({
-    aaa: { origin, key: gatewayKey },
+    aaa: { origin, key: gatewayKey, tls: undefined },
     logger: silent,
     pollMs: 60_000,
     ...options,
@@ -151,7 +151,7 @@ describe('the revocation feed', () => {
   it('refuses nothing it was not told: a poll signed with another key changes nothing', async () => {
     const aaa = await fakeAaa(() => snapshot(['s1']));
     const revocations = new RevocationFeed({
-      aaa: { origin: aaa.origin, key: decodeKey(generateKey()) as Buffer },
+      aaa: { origin: aaa.origin, key: decodeKey(generateKey()) as Buffer, tls: undefined },
       logger: silent,
       pollMs: 60_000,
     });

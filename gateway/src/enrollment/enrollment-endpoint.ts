@@ -1,3 +1,4 @@
+import type { MutualTls } from '@fleet/service-kit';
 import type { AnonymousForward } from '../forwarding/anonymous-forward.js';
 
 /**
@@ -6,7 +7,7 @@ import type { AnonymousForward } from '../forwarding/anonymous-forward.js';
  * logins; it goes to devices with the address it came from, to which devices then connects back.
  */
 export function enrollmentForward(
-  devices: { origin: string; key: Buffer },
+  devices: { origin: string; key: Buffer; tls: MutualTls | undefined },
   timeoutMs: number,
 ): AnonymousForward {
   return {

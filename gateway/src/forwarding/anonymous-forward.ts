@@ -1,5 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ANONYMOUS, HttpError, readBody, sendJson, signedPost, type Logger } from '@fleet/service-kit';
+import {
+  ANONYMOUS,
+  HttpError,
+  readBody,
+  sendJson,
+  signedPost,
+  type Logger,
+  type MutualTls,
+} from '@fleet/service-kit';
 import type { Admission, RateLimiter } from '../rate-limits/index.js';
 
 /**
@@ -13,8 +21,8 @@ export interface AnonymousForward {
   /** Spends from the per-address sign-in budget too: the caller guesses at a secret. */
   signsIn: boolean;
   maxBodyBytes: number;
-  /** The subgraph's route, and the key of the gateway's pair with it. */
-  target: { audience: string; origin: string; key: Buffer; path: string };
+  /** The subgraph's route, the key of the gateway's pair with it, and the gateway's mutual TLS. */
+  target: { audience: string; origin: string; key: Buffer; tls: MutualTls | undefined; path: string };
   /** The subgraph's answers the caller may read; any other becomes a 502. */
   relayed: ReadonlySet<number>;
   /** The body the subgraph gets, from the request and its raw body. */
@@ -70,6 +78,7 @@ export async function forwardAnonymous(
       requestId: context.requestId,
       clientAddress: context.clientAddress,
       timeoutMs: forward.timeoutMs,
+      tls: forward.target.tls,
     });
     status = response.status;
     answer = await response.json().catch(() => undefined);

@@ -1,5 +1,5 @@
 import { signedPost } from '@fleet/service-kit';
-import type { SubgraphName } from '../config.js';
+import type { SubgraphEndpoint, SubgraphName } from '../config.js';
 
 export type SubgraphStatus = 'ok' | 'unreachable' | 'refused';
 
@@ -8,10 +8,10 @@ export type SubgraphStatus = 'ok' | 'unreachable' | 'refused';
  * gateway's key. A subgraph that answers 401 holds another key; that is reported as refused.
  */
 export async function checkSubgraphs(
-  endpoints: Record<SubgraphName, { url: string; key: Buffer }>,
+  endpoints: Record<SubgraphName, SubgraphEndpoint>,
 ): Promise<Record<SubgraphName, SubgraphStatus>> {
   const entries = await Promise.all(
-    Object.entries(endpoints).map(async ([name, { url, key }]) => {
+    Object.entries(endpoints).map(async ([name, { url, key, tls }]) => {
       const target = new URL(url);
       try {
         const response = await signedPost({
@@ -22,6 +22,7 @@ export async function checkSubgraphs(
           path: target.pathname,
           body: JSON.stringify({ query: '{ __typename }' }),
           timeoutMs: 3_000,
+          tls,
         });
         await response.body?.cancel();
         return [name, response.ok ? 'ok' : 'refused'] as const;

@@ -1,3 +1,4 @@
+import type { MutualTls } from '@fleet/service-kit';
 import type { AnonymousForward } from '../forwarding/anonymous-forward.js';
 
 /** Stripe's events are a few KiB; far fewer than this however many lines an invoice has. */
@@ -11,7 +12,7 @@ export const MAX_STRIPE_DELIVERY_BYTES = 262_144;
  * to Stripe as it is; anything else becomes a 502, which Stripe retries.
  */
 export function stripeWebhookForward(
-  billing: { origin: string; key: Buffer },
+  billing: { origin: string; key: Buffer; tls: MutualTls | undefined },
   timeoutMs: number,
 ): AnonymousForward {
   return {

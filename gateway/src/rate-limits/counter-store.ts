@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '@fleet/service-kit';
@@ -31,6 +32,8 @@ export function memoryCounters(windowS: number): CounterStore {
  */
 export function redisCounters(options: {
   url: string;
+  /** TLS of a `rediss://` connection (`redisTlsOptions`). */
+  tls: ConnectionOptions | undefined;
   namespace: string;
   windowS: number;
   logger: Logger;
@@ -38,6 +41,7 @@ export function redisCounters(options: {
   const { url, windowS, logger } = options;
   const prefix = `${options.namespace}:rate`;
   const client = new Redis(url, {
+    ...(options.tls ? { tls: options.tls } : {}),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: 1_000,

@@ -1,4 +1,4 @@
-import { LruCache, signedPost, type Logger } from '@fleet/service-kit';
+import { LruCache, signedPost, type Logger, type MutualTls } from '@fleet/service-kit';
 
 /** Asks billing which rate-limit tier a tenant's plan names; throws when billing cannot answer. */
 export type TierLookup = (tenantId: string, signal: AbortSignal) => Promise<string>;
@@ -8,7 +8,12 @@ export type TierLookup = (tenantId: string, signal: AbortSignal) => Promise<stri
  * calls with (caller `gateway`, no principal: the question is the gateway's own). Billing's base
  * URL is its GraphQL endpoint's (`GATEWAY_BILLING_URL`) without `/graphql`.
  */
-export function billingTierLookup(billingGraphqlUrl: string, key: Buffer, timeoutMs = 3_000): TierLookup {
+export function billingTierLookup(
+  billingGraphqlUrl: string,
+  key: Buffer,
+  tls: MutualTls | undefined,
+  timeoutMs = 3_000,
+): TierLookup {
   const baseUrl = billingGraphqlUrl.replace(/\/graphql$/, '');
   return async (tenantId, signal) => {
     const response = await signedPost({
@@ -20,6 +25,7 @@ export function billingTierLookup(billingGraphqlUrl: string, key: Buffer, timeou
       body: JSON.stringify({ tenantId }),
       timeoutMs,
       signal,
+      tls,
     });
     if (response.status !== 200) {
       await response.body?.cancel();

@@ -1,4 +1,4 @@
-import { integer, oneOf, redisUrl, string, type ConfigOf } from '@fleet/service-kit';
+import { integer, oneOf, optionalString, redisUrl, string, type ConfigOf } from '@fleet/service-kit';
 
 /** What a tenant's plan tier allows per window, in cost points. */
 export interface TierBudget {
@@ -35,6 +35,9 @@ const DEFAULT_TIERS = 'free=50000/20000/20000,standard=300000/100000/150000,ente
 export const rateLimitConfigSpec = {
   REDIS_URL: redisUrl({
     doc: 'Redis holding the rate-limit counters, shared by every gateway replica (`redis://` or `rediss://`); unset keeps them in the process.',
+  }),
+  REDIS_CA_FILE: optionalString({
+    doc: 'PEM authority a `rediss://` Redis server is verified against; unset means the system’s authorities.',
   }),
   RATE_LIMIT_NAMESPACE: string({
     doc: 'Prefix of the rate-limit keys in Redis: gateways with the same one share their budgets.',

@@ -1,5 +1,11 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { ConfigError, isPlatformReader, type Logger, type Principal } from '@fleet/service-kit';
+import {
+  ConfigError,
+  isPlatformReader,
+  redisTlsOptions,
+  type Logger,
+  type Principal,
+} from '@fleet/service-kit';
 import { memoryCounters, redisCounters, type CounterStore } from './counter-store.js';
 import { parseTiers, type RateLimitConfig, type TierBudget } from './rate-limit-config.js';
 
@@ -73,7 +79,13 @@ export class RateLimiter {
     const windowS = config.RATE_LIMIT_WINDOW_S;
     this.#fallback = memoryCounters(windowS);
     this.#store = config.REDIS_URL
-      ? redisCounters({ url: config.REDIS_URL, namespace: config.RATE_LIMIT_NAMESPACE, windowS, logger })
+      ? redisCounters({
+          url: config.REDIS_URL,
+          tls: redisTlsOptions(config.REDIS_URL, config.REDIS_CA_FILE, 'GATEWAY_REDIS_CA_FILE'),
+          namespace: config.RATE_LIMIT_NAMESPACE,
+          windowS,
+          logger,
+        })
       : this.#fallback;
   }
 

@@ -53,6 +53,7 @@ describe('calls to a subgraph', () => {
     const { port } = server.address() as AddressInfo;
     source = new SignedDataSource({
       name: 'devices',
+      tls: undefined,
       url: `http://127.0.0.1:${port}/graphql`,
       key: decodeKey(generateKey()) as Buffer,
       timeoutMs: 500,

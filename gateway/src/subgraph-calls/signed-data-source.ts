@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { Pool } from 'undici';
 import { sign, SignedHeaders } from '@fleet/request-signing';
-import { encodePrincipal } from '@fleet/service-kit';
+import { encodePrincipal, type MutualTls } from '@fleet/service-kit';
 import type { GatewayContext } from '../gateway-context.js';
 
 export interface SignedDataSourceOptions {
@@ -15,6 +15,8 @@ export interface SignedDataSourceOptions {
   timeoutMs: number;
   /** Largest answer read from the subgraph; a longer one fails the call. */
   maxResponseBytes: number;
+  /** The gateway's mutual TLS: each connection proves the subgraph is `name`, and the gateway the gateway. */
+  tls: MutualTls | undefined;
 }
 
 /** Carries the request's deadline from the context to the fetcher; never sent. */
@@ -30,7 +32,12 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 
   constructor(options: SignedDataSourceOptions) {
     const target = new URL(options.url);
-    const pool = new Pool(target.origin, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
+    const pool = new Pool(target.origin, {
+      connections: 64,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      ...(options.tls ? { connect: options.tls.connector(options.name) } : {}),
+    });
     super({ url: options.url, fetcher: signingFetcher(pool, options) });
     this.#pool = pool;
   }

@@ -118,7 +118,7 @@ function hubFor(clock: Clock) {
   const apiSchema = Supergraph.build(composed.supergraphSdl).apiSchema().toGraphQLJSSchema();
   const planner = new SubscriptionPlanner(composed.supergraphSdl, apiSchema, 10);
   const connections = new UpstreamConnections(
-    new Map([['clock', { url: `http://127.0.0.1:${clock.port}/graphql`, key }]]),
+    new Map([['clock', { url: `http://127.0.0.1:${clock.port}/graphql`, key, tls: undefined }]]),
     5_000,
   );
   const hub = new SubscriptionHub({

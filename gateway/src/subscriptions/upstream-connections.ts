@@ -5,13 +5,15 @@ import {
   SUBSCRIPTION_SIGNATURE_EXTENSION,
   type SubscriptionPayload,
 } from '@fleet/request-signing';
-import { signedWebSocket } from '@fleet/service-kit';
+import { signedWebSocket, type MutualTls } from '@fleet/service-kit';
 
 export interface UpstreamEndpoint {
-  /** The subgraph's GraphQL URL (http:), whose path serves graphql-ws too. */
+  /** The subgraph's GraphQL URL (https:, or http: without mutual TLS), whose path serves graphql-ws too. */
   url: string;
   /** The key of the gateway/subgraph pair. */
   key: Buffer;
+  /** The gateway's mutual TLS; undefined only where it was turned off. */
+  tls: MutualTls | undefined;
 }
 
 /** On whose behalf a subscription runs on a subgraph. */
@@ -89,7 +91,13 @@ export class UpstreamConnections {
     target.protocol = target.protocol === 'https:' ? 'wss:' : 'ws:';
     client = createClient({
       url: target.toString(),
-      webSocketImpl: signedWebSocket({ caller: 'gateway', audience: subgraph, key: endpoint.key, path }),
+      webSocketImpl: signedWebSocket({
+        caller: 'gateway',
+        audience: subgraph,
+        key: endpoint.key,
+        path,
+        tls: endpoint.tls,
+      }),
       lazy: true,
       // A connection lives on a while after its last subscription: clients come and go.
       lazyCloseTimeout: 10_000,

@@ -1,11 +1,15 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { InitialAdmin } from '@fleet/aaa';
 import type { ReadyMessage } from '@fleet/service-kit';
 import { DEFAULT_ROUTER_NETWORKS } from '@fleet/devices';
+import { Agent, fetch } from 'undici';
+import { keepCertificates, RENEWAL_CHECK_MS, type FederationCertificates } from './certificates.js';
 import { loadOrCreateSecrets, type PairName, type Secrets } from './secrets.js';
 
 export const SUBGRAPH_NAMES = ['aaa', 'devices', 'billing', 'audit'] as const;
@@ -49,9 +53,16 @@ export interface FederationOptions {
 
 export interface Federation {
   readonly gatewayUrl: string;
+  /**
+   * The internal authority's certificate: what the gateway's own edge certificate chains to when
+   * no other is configured, so what its clients trust.
+   */
+  readonly caFile: string;
   /** Set when aaa created (or re-invited) the first platform administrator during this start. */
   readonly initialAdmin: InitialAdmin | undefined;
   port(service: ServiceName): number;
+  /** A running service's base URL: https, unless its configuration turned TLS off. */
+  url(service: ServiceName): string;
   /** The process id of a running service (benchmarks read its CPU time). */
   pid(service: ServiceName): number | undefined;
   /** Lines a service wrote, when output is captured. */
@@ -94,6 +105,34 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   const dataDir = resolve(options.dataDir);
   const secrets = loadOrCreateSecrets(dataDir);
   const userEnv = options.env ?? process.env;
+  /** A variable of a service's as it will see it: the overrides first, then the user's. */
+  const setting = (service: ServiceName, name: string): string | undefined =>
+    options.overrides?.[service]?.[name] ?? userEnv[name];
+  const enabled = (value: string | undefined): boolean => value === 'true' || value === '1';
+  const schemeOf = (service: ServiceName): 'http' | 'https' =>
+    enabled(
+      setting(
+        service,
+        service === 'gateway' ? 'GATEWAY_PLAINTEXT_HTTP' : `${service.toUpperCase()}_MTLS_DISABLED`,
+      ),
+    )
+      ? 'http'
+      : 'https';
+  const gatewayHost = setting('gateway', 'GATEWAY_HOST');
+  const edgeNames = ['localhost', '127.0.0.1'];
+  if (gatewayHost && !['0.0.0.0', '::', ...edgeNames].includes(gatewayHost)) edgeNames.push(gatewayHost);
+  const { certificates, issued } = await keepCertificates(dataDir, ['gateway', ...SUBGRAPH_NAMES], edgeNames);
+  if (issued.length > 0 && options.output !== 'capture')
+    process.stdout.write(`Issued certificates (${issued.join(', ')}) in ${certificates.dir}\n`);
+  const renewal = setInterval(() => {
+    keepCertificates(dataDir, ['gateway', ...SUBGRAPH_NAMES], edgeNames).then(
+      (kept) => {
+        if (kept.issued.length > 0) process.stdout.write(`Renewed certificates: ${kept.issued.join(', ')}\n`);
+      },
+      (error: unknown) => process.stderr.write(`Could not renew the certificates: ${String(error)}\n`),
+    );
+  }, RENEWAL_CHECK_MS);
+  renewal.unref();
   const running = new Map<ServiceName, Running>();
   const logs = new Map<ServiceName, string[]>();
   const ports = new Map<ServiceName, number>();
@@ -101,8 +140,8 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   const urlOf = (service: ServiceName): string => {
     const port = ports.get(service) ?? configuredPort(service);
     if (port === undefined) throw new Error(`${service} has not started`);
-    const host = userEnv[`${service.toUpperCase()}_HOST`];
-    return `http://${!host || host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    const host = setting(service, `${service.toUpperCase()}_HOST`);
+    return `${schemeOf(service)}://${!host || host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   };
 
   /** The port a service will listen on when nothing picks one for it; undefined for "any". */
@@ -120,7 +159,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
 
   const envOf = (service: ServiceName): NodeJS.ProcessEnv => {
     const prefix = `${service.toUpperCase()}_`;
-    const defaults = serviceDefaults(service, prefix, dataDir, secrets, urlOf);
+    const defaults = serviceDefaults(service, prefix, dataDir, secrets, certificates, urlOf);
     const requestedPort = options.ports?.[service];
     const own = Object.fromEntries(Object.entries(userEnv).filter(([name]) => name.startsWith(prefix)));
     const port = ports.get(service) ?? requestedPort;
@@ -237,6 +276,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
   };
 
   const stop = async (): Promise<void> => {
+    clearInterval(renewal);
     await Promise.all([...replicas].map((replica) => replica.stop()));
     await stopService('gateway');
     await Promise.all(SUBGRAPH_NAMES.map((name) => stopService(name)));
@@ -246,7 +286,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
     await launch('audit');
     await Promise.all(PRODUCERS.map((name) => launch(name)));
     await launch('gateway');
-    await waitUntilReady(`${urlOf('gateway')}/readyz`);
+    await waitUntilReady(`${urlOf('gateway')}/readyz`, certificates.caFile);
   } catch (error) {
     await stop();
     throw error;
@@ -254,6 +294,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
 
   return {
     gatewayUrl: `${urlOf('gateway')}/graphql`,
+    caFile: certificates.caFile,
     get initialAdmin() {
       return initialAdmin;
     },
@@ -262,6 +303,7 @@ export async function startFederation(options: FederationOptions): Promise<Feder
       if (port === undefined) throw new Error(`${service} has not started`);
       return port;
     },
+    url: (service) => urlOf(service),
     pid: (service) => running.get(service)?.child.pid,
     logs: (service) => logs.get(service) ?? [],
     stopService,
@@ -280,11 +322,20 @@ function serviceDefaults(
   prefix: string,
   dataDir: string,
   secrets: Secrets,
+  certificates: FederationCertificates,
   urlOf: (service: ServiceName) => string,
 ): Record<string, string> {
   const key = (pair: PairName): string => secrets[pair];
-  const defaults: Record<string, string> = { [`${prefix}PORT`]: String(DEFAULT_PORTS[service]) };
+  const defaults: Record<string, string> = {
+    [`${prefix}PORT`]: String(DEFAULT_PORTS[service]),
+    // Its own certificate of the internal authority, and that authority alone to check peers by.
+    [`${prefix}MTLS_CERT_FILE`]: certificates.certFile(service),
+    [`${prefix}MTLS_KEY_FILE`]: certificates.keyFile(service),
+    [`${prefix}MTLS_CA_FILE`]: certificates.caFile,
+  };
   if (service === 'gateway') {
+    defaults.GATEWAY_TLS_CERT_FILE = certificates.edgeCertFile;
+    defaults.GATEWAY_TLS_KEY_FILE = certificates.edgeKeyFile;
     defaults.GATEWAY_TOKEN_KEYS = secrets['token-keys'];
     for (const subgraph of SUBGRAPH_NAMES) {
       const upper = subgraph.toUpperCase();
@@ -326,20 +377,34 @@ function serviceDefaults(
   return defaults;
 }
 
-async function waitUntilReady(url: string): Promise<void> {
+async function waitUntilReady(url: string, caFile: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = 'no answer';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-      if (response.ok) return;
-      last = `${response.status} ${await response.text()}`;
-    } catch (error) {
-      last = (error as Error).message;
+  // The gateway's default certificate is the internal authority's; one configured instead is
+  // checked against the system's authorities as well.
+  const agent = new Agent({ connect: { ca: [...tls.rootCertificates, readFileSync(caFile, 'utf8')] } });
+  try {
+    while (Date.now() < deadline) {
+      try {
+        const response = await fetch(url, { signal: AbortSignal.timeout(5_000), dispatcher: agent });
+        if (response.ok) return;
+        last = `${response.status} ${await response.text()}`;
+      } catch (error) {
+        last = describeFetchError(error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  } finally {
+    await agent.close();
   }
   throw new Error(`The gateway did not become ready: ${last}`);
+}
+
+/** A failed fetch's message with its cause, which holds the reason (a refused certificate, say). */
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause;
+  const message = (error as Error).message;
+  return cause instanceof Error ? `${message}: ${cause.message}` : message;
 }
 
 /** A port nothing listens on right now, on loopback. */

@@ -12,3 +12,4 @@ export { KEY_PAIRS, loadOrCreateSecrets, type Secrets } from './secrets.js';
 export { configurationTable, CONFIGURATION } from './config-table.js';
 export { forEachBounded } from './bounded-concurrency.js';
 export { callGateway, GatewayError } from './demo/gateway-client.js';
+export { trustGatewayCertificate } from './gateway-trust.js';

@@ -98,6 +98,7 @@ describe('outbox relay', () => {
     ingest.failNext.count = 3;
     const relay = new OutboxRelay({
       db: database.db,
+      tls: undefined,
       source: 'devices',
       auditUrl,
       key,
@@ -131,6 +132,7 @@ describe('outbox relay', () => {
     });
     const relay = new OutboxRelay({
       db: database.db,
+      tls: undefined,
       source: 'devices',
       auditUrl,
       key: decodeKey(generateKey()) as Buffer,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
-import { signedPost, type Logger, type ProducerConfig } from '@fleet/service-kit';
+import { signedPost, type Logger, type MutualTls, type ProducerConfig } from '@fleet/service-kit';
 import { eventFromRow, type EventRow, type IngestBody } from './event.js';
 import { outboxTablesOf, type OutboxTables } from './outbox-schema.js';
 
@@ -14,6 +14,8 @@ export interface OutboxRelayOptions {
   /** The key of this service/audit pair. */
   key: Buffer;
   logger: Logger;
+  /** Mutual TLS of the caller; undefined only where it was turned off. */
+  tls: MutualTls | undefined;
   batchSize?: number;
   /** How often the outbox is looked at when nothing wakes the relay. */
   pollIntervalMs?: number;
@@ -117,6 +119,7 @@ export class OutboxRelay {
       baseUrl: auditUrl,
       path: '/ingest',
       body: JSON.stringify(body),
+      tls: this.#options.tls,
     });
     await response.body?.cancel();
     if (!response.ok) throw new Error(`audit answered ${response.status}`);
@@ -151,6 +154,7 @@ export function createOutboxRelay(
   source: string,
   config: ProducerConfig,
   logger: Logger,
+  tls: MutualTls | undefined,
 ): OutboxRelay {
   return new OutboxRelay({
     db: outboxTablesOf(db),
@@ -159,5 +163,6 @@ export function createOutboxRelay(
     key: config.KEY_AUDIT,
     logger: logger.child({ component: 'outbox' }),
     maxBackoffMs: config.OUTBOX_MAX_BACKOFF_MS,
+    tls,
   });
 }

@@ -1,4 +1,4 @@
-import { encodePrincipal, signedPost, type Principal } from '@fleet/service-kit';
+import { encodePrincipal, signedPost, type MutualTls, type Principal } from '@fleet/service-kit';
 import {
   RESTORE_CALLER,
   RESTORE_PATH,
@@ -19,6 +19,8 @@ export interface RequestRestoreOptions {
   restore: RestoreRequest;
   requestId?: string;
   timeoutMs?: number;
+  /** Mutual TLS of the caller; undefined only where it was turned off. */
+  tls?: MutualTls | undefined;
 }
 
 /** The owner's answer: the restore made, or its refusal as it gave it. */
@@ -41,6 +43,7 @@ export async function requestRestore(options: RequestRestoreOptions): Promise<Re
     principal: encodePrincipal(options.principal),
     ...(options.requestId ? { requestId: options.requestId } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    tls: options.tls,
   });
   const text = await response.text();
   let body: unknown;

@@ -82,7 +82,18 @@ export {
   startSubgraph,
   type BackgroundWorker,
   type SubgraphConfig,
+  type SubgraphPeers,
   type SubgraphParts,
   type SubgraphServiceOptions,
 } from './subgraph/start-subgraph.js';
 export { jsonScalar } from './subgraph/json-scalar.js';
+export {
+  readCertificateFiles,
+  type CertificateFiles,
+  type CertificateMaterial,
+} from './tls/certificate-files.js';
+export { MutualTls, tlsIdentityOf, type MutualTlsOptions } from './tls/mutual-tls.js';
+export { mutualTlsConfigSpec, mutualTlsFromConfig, type MutualTlsConfig } from './tls/mutual-tls-config.js';
+export { describeTlsFailure, MIN_TLS_VERSION, TLS12_CIPHERS } from './tls/tls-policy.js';
+export { redisTlsOptions } from './tls/redis-tls.js';
+export { watchFiles, type FileWatch } from './tls/watched-files.js';

@@ -33,8 +33,9 @@ export function startAaa(config: AaaConfig, logger: Logger): Promise<StartedServ
     schema: new URL('../schema.graphql', import.meta.url),
     resolvers,
     wrapSchema: (schema) => applyMiddleware(schema, permissions),
-    setup: async (db) => {
-      const relay = createOutboxRelay(db, 'aaa', config, logger);
+    peerUrls: { AUDIT_URL: config.AUDIT_URL },
+    setup: async (db, { tls }) => {
+      const relay = createOutboxRelay(db, 'aaa', config, logger, tls);
       const onEvent = () => relay.notify();
       const provider = await keyProviderFromConfig(config, 'aaa');
       const vault = new PiiVault(db, provider, {

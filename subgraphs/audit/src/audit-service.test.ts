@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointSignedBy, parsePublicKey, type Checkpoint } from '@fleet/audit-chain';
 import { decodeKey, generateKey } from '@fleet/request-signing';
@@ -16,6 +17,7 @@ import {
 } from '@fleet/service-kit';
 import { deviceEvent } from '../../../test/support/audit-database.js';
 import { createServiceDatabases, postgresSuiteEnabled } from '../../../test/support/postgres.js';
+import { testPki } from '../../../test/support/test-pki.js';
 import { startAudit } from './audit-service.js';
 import { auditConfigSpec } from './config.js';
 
@@ -25,6 +27,7 @@ const engines: { engine: Engine; enabled: boolean }[] = [
 ];
 
 const newKey = () => decodeKey(generateKey()) as Buffer;
+const pki = await testPki();
 
 function user(tenantId: string | null, scopes: string[]): Principal {
   return { kind: 'user', userId: randomUUID(), tenantId, roles: [], scopes, sessionId: randomUUID() };
@@ -55,6 +58,7 @@ describe.each(engines)('the audit service on $engine', ({ engine, enabled }) => 
       audience: 'audit',
       key,
       baseUrl,
+      tls: pki.tls(caller),
       path: '/ingest',
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -64,6 +68,7 @@ describe.each(engines)('the audit service on $engine', ({ engine, enabled }) => 
       audience: 'audit',
       key: keys.gateway,
       baseUrl,
+      tls: pki.tls('gateway'),
       path: '/graphql',
       body: JSON.stringify({ query, variables }),
       principal: encodePrincipal(principal),
@@ -101,9 +106,10 @@ describe.each(engines)('the audit service on $engine', ({ engine, enabled }) => 
       AUDIT_CHECKPOINT_EVERY_EVENTS: '5',
       AUDIT_EXPORT_MAX_POSITIONS: '100',
       AUDIT_LOG_LEVEL: 'silent',
+      ...pki.env('audit'),
     });
     service = await startAudit(config, createLogger({ service: 'audit', level: 'silent' }));
-    baseUrl = `http://127.0.0.1:${service.port}`;
+    baseUrl = `https://127.0.0.1:${service.port}`;
   });
 
   afterAll(async () => {
@@ -203,7 +209,12 @@ describe.each(engines)('the audit service on $engine', ({ engine, enabled }) => 
     }
     // Another pair's key, and no signature at all: a bare 401.
     expect((await ingest('devices', { events: [event()] }, keys.aaa)).status).toBe(401);
-    expect((await fetch(`${baseUrl}/ingest`, { method: 'POST', body: '{"events":[]}' })).status).toBe(401);
+    const unsigned = await fetch(`${baseUrl}/ingest`, {
+      method: 'POST',
+      body: '{"events":[]}',
+      dispatcher: pki.tls('devices').dispatcher('audit'),
+    });
+    expect(unsigned.status).toBe(401);
     // Two events for one place in an entity's history.
     const taken = event();
     expect((await ingest('devices', { events: [taken] })).status).toBe(200);

@@ -29,10 +29,6 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
     ['devices', config.KEY_DEVICES],
     ['billing', config.KEY_BILLING],
   ]);
-  const owners: EntityOwners = new Map([
-    ['devices', { url: config.DEVICES_URL, key: config.KEY_DEVICES }],
-    ['billing', { url: config.BILLING_URL, key: config.KEY_BILLING }],
-  ]);
   const signer = loadCheckpointSigner({
     configuredKey: config.CHECKPOINT_KEY,
     retiredPublicKeys: config.CHECKPOINT_RETIRED_KEYS,
@@ -46,7 +42,12 @@ export function startAudit(config: AuditConfig, logger: Logger): Promise<Started
     schema: new URL('../schema.graphql', import.meta.url),
     resolvers,
     wrapSchema: (schema) => applyMiddleware(schema, permissions),
-    setup: (db) => {
+    peerUrls: { DEVICES_URL: config.DEVICES_URL, BILLING_URL: config.BILLING_URL },
+    setup: (db, { tls }) => {
+      const owners: EntityOwners = new Map([
+        ['devices', { url: config.DEVICES_URL, key: config.KEY_DEVICES, tls }],
+        ['billing', { url: config.BILLING_URL, key: config.KEY_BILLING, tls }],
+      ]);
       const chain = new ChainWriter(db, signer, { checkpointEveryEvents: config.CHECKPOINT_EVERY_EVENTS });
       const retention = new RetentionPolicy(
         db,

@@ -20,11 +20,11 @@ export const auditConfigSpec = {
   ),
   DEVICES_URL: url({
     doc: 'Base URL of the devices service, which audit asks to restore a device.',
-    default: 'http://127.0.0.1:4102',
+    default: 'https://127.0.0.1:4102',
   }),
   BILLING_URL: url({
     doc: 'Base URL of the billing service, which audit asks to restore a subscription.',
-    default: 'http://127.0.0.1:4103',
+    default: 'https://127.0.0.1:4103',
   }),
   CHECKPOINT_KEY: secretText({
     doc: 'Ed25519 private key that signs checkpoints (PKCS#8 PEM, or base64url of its DER); unset means a key kept in AUDIT_DATA_DIR, made on first start.',

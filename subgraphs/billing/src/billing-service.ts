@@ -36,12 +36,13 @@ export async function startBilling(config: BillingConfig, logger: Logger): Promi
     schema: new URL('../schema.graphql', import.meta.url),
     resolvers,
     wrapSchema: (schema) => applyMiddleware(schema, permissions),
-    setup: (db) => {
-      const relay = createOutboxRelay(db, 'billing', config, logger);
+    peerUrls: { AUDIT_URL: config.AUDIT_URL, DEVICES_URL: config.DEVICES_URL },
+    setup: (db, { tls }) => {
+      const relay = createOutboxRelay(db, 'billing', config, logger, tls);
       const plans = new PlanCatalog(db, () => relay.notify());
       const entitlements = new EntitlementSync({
         db,
-        devices: { url: config.DEVICES_URL, key: config.KEY_DEVICES, timeoutMs: ENFORCE_TIMEOUT_MS },
+        devices: { url: config.DEVICES_URL, key: config.KEY_DEVICES, timeoutMs: ENFORCE_TIMEOUT_MS, tls },
         intervalMs: config.ENTITLEMENT_SYNC_INTERVAL_S * 1000,
         logger: logger.child({ component: 'entitlements' }),
       });
@@ -63,6 +64,7 @@ export async function startBilling(config: BillingConfig, logger: Logger): Promi
         db,
         config,
         logger,
+        tls,
         subscriptions,
         // A tenant keeps the provider it signed up with: its invoices may name manual still.
         providers: provider.name === 'manual' ? [provider] : [manualProvider, provider],

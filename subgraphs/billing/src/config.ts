@@ -73,7 +73,7 @@ export const billingConfigSpec = {
   }),
   DEVICES_URL: url({
     doc: "Base URL of the devices service, which billing tells each tenant's device quota (its plan's).",
-    default: 'http://127.0.0.1:4102',
+    default: 'https://127.0.0.1:4102',
   }),
   KEY_DEVICES: signingKey(
     "Key of the billing/devices pair: billing signs the entitlements it pushes with it, devices its questions about a tenant's plan (base64url, 32 bytes).",

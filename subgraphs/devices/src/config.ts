@@ -1,6 +1,7 @@
 import { keyProviderConfigSpec } from '@fleet/envelope';
 import {
   integer,
+  optionalString,
   producerConfigSpec,
   redisUrl,
   signingKey,
@@ -37,7 +38,7 @@ export const devicesConfigSpec = {
   }),
   ENROLL_URL: url({
     doc: "The gateway's public enrollment endpoint, which enrollment scripts make routers call (https in production).",
-    default: 'http://127.0.0.1:4000/enroll',
+    default: 'https://127.0.0.1:4000/enroll',
   }),
   JOB_CONCURRENCY: integer({
     doc: 'Provisioning jobs this process runs at once.',
@@ -131,6 +132,9 @@ export const devicesConfigSpec = {
   }),
   REDIS_URL: redisUrl({
     doc: 'Redis shared by the devices replicas: live events cross replicas through its pub/sub, and the replicas share the polling of the fleet (each device polled by exactly one). Unset: one process, events in memory.',
+  }),
+  REDIS_CA_FILE: optionalString({
+    doc: 'PEM authority a `rediss://` Redis server is verified against; unset means the system’s authorities.',
   }),
   REDIS_NAMESPACE: string({
     doc: 'Prefix of the keys and channels in Redis, so that several deployments can share one.',

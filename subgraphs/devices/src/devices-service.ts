@@ -1,7 +1,7 @@
 import { applyMiddleware } from 'graphql-middleware';
 import { keyProviderFromConfig } from '@fleet/envelope';
 import { createOutboxRelay, restoreRoute } from '@fleet/outbox';
-import { startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
+import { redisTlsOptions, startSubgraph, type Logger, type StartedService } from '@fleet/service-kit';
 import { permissions } from './access/permissions.js';
 import type { DevicesConfig } from './config.js';
 import { CredentialVault } from './credentials/credential-vault.js';
@@ -46,8 +46,9 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
     resolvers,
     wrapSchema: (schema) => applyMiddleware(schema, permissions),
     subscriptions: true,
-    setup: async (db) => {
-      const relay = createOutboxRelay(db, 'devices', config, logger);
+    peerUrls: { AUDIT_URL: config.AUDIT_URL, BILLING_URL: config.BILLING_URL },
+    setup: async (db, { tls }) => {
+      const relay = createOutboxRelay(db, 'devices', config, logger, tls);
       const provider = await keyProviderFromConfig(config, 'devices');
       const vault = new CredentialVault(db, provider, {
         ttlMs: config.VAULT_CACHE_TTL_MS,
@@ -67,7 +68,7 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
       };
       const quotas = new TenantEntitlements(db, {
         ...(config.BILLING_URL
-          ? { lookup: billingLookup({ baseUrl: config.BILLING_URL, key: config.KEY_BILLING }) }
+          ? { lookup: billingLookup({ baseUrl: config.BILLING_URL, key: config.KEY_BILLING, tls }) }
           : {}),
         defaultQuota: config.MAX_DEVICES_PER_TENANT,
         logger: logger.child({ component: 'entitlements' }),
@@ -199,7 +200,12 @@ export function startDevices(config: DevicesConfig, logger: Logger): Promise<Sta
 /** In memory for one process; through Redis when the replicas share one. */
 function liveParts(config: DevicesConfig, logger: Logger): { bus: EventBus; ownership: PollOwnership } {
   if (!config.REDIS_URL) return { bus: new MemoryEventBus(), ownership: new LocalOwnership() };
-  const redis = { url: config.REDIS_URL, namespace: config.REDIS_NAMESPACE, logger };
+  const redis = {
+    url: config.REDIS_URL,
+    tls: redisTlsOptions(config.REDIS_URL, config.REDIS_CA_FILE, 'DEVICES_REDIS_CA_FILE'),
+    namespace: config.REDIS_NAMESPACE,
+    logger,
+  };
   return {
     bus: new RedisEventBus(redis),
     ownership: new RedisOwnership({ ...redis, leaseMs: config.POLL_LEASE_MS }),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '@fleet/routeros-sim';
 import { SUBGRAPH_NAMES, startFederation, type Federation } from '../federation.js';
+import { trustGatewayCertificate } from '../gateway-trust.js';
 import { DEMO_ROUTERS } from './demo-fleet.js';
 import { enrollDemo, type EnrolledDemo } from './enroll-demo.js';
 import { FleetSummary } from './fleet-summary.js';
@@ -72,10 +73,11 @@ export async function runDemo(): Promise<void> {
     if (!admin) throw new Error('the new federation created no first administrator');
     const inventory = simulator.inventory();
     const fleet = DEMO_ROUTERS.map((router, index) => ({ router, entry: inventory[index]! }));
+    trustGatewayCertificate(federation.caFile);
     out(`\nThe gateway answers at ${federation.gatewayUrl}; setting the demo up through it …`);
     const demo = await enrollDemo(federation.gatewayUrl, admin, fleet, out);
     if (stopping) return;
-    out(readyNotice(federation.gatewayUrl, demo));
+    out(readyNotice(federation.gatewayUrl, federation.caFile, demo));
 
     const summary = new FleetSummary(demo.session, demo.tenantId, demo.jobIds);
     let reported = false;
@@ -126,7 +128,7 @@ function demoEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** Shown once, on the terminal only: where to look and how to sign in. */
-function readyNotice(url: string, demo: EnrolledDemo): string {
+function readyNotice(url: string, caFile: string, demo: EnrolledDemo): string {
   const { owner, admin } = demo;
   const login =
     `{"query":"mutation { login(input: {tenant: \\"${owner.tenant}\\", email: \\"${owner.email}\\", ` +
@@ -138,6 +140,7 @@ function readyNotice(url: string, demo: EnrolledDemo): string {
     '',
     `The demo is ready: ${demo.deviceIds.length} routers enrolled in tenant "${owner.tenant}".`,
     `  gateway:  ${url}`,
+    `  trust:    ${caFile}   (the authority of the gateway's certificate)`,
     `  tenant:   ${owner.tenant}   (id ${demo.tenantId})`,
     `  email:    ${owner.email}`,
     `  password: ${owner.password}`,
@@ -145,8 +148,8 @@ function readyNotice(url: string, demo: EnrolledDemo): string {
     'These passwords are shown only now; the demo forgets everything when it stops.',
     '',
     "List the demo tenant's devices with their live status:",
-    `  TOKEN=$(curl -s ${url} -H 'content-type: application/json' -d '${login}' | sed -E 's/.*"accessToken":"([^"]+)".*/\\1/')`,
-    `  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d '${devices}'`,
+    `  TOKEN=$(curl -s --cacert ${caFile} ${url} -H 'content-type: application/json' -d '${login}' | sed -E 's/.*"accessToken":"([^"]+)".*/\\1/')`,
+    `  curl -s --cacert ${caFile} ${url} -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d '${devices}'`,
     '',
     `A line every ${SUMMARY_EVERY_MS / 1000} s sums the fleet up. Press Ctrl-C to stop everything, the simulator included.`,
     '',

@@ -1,3 +1,5 @@
+import { fetch } from 'undici';
+
 /** A GraphQL error answered by the gateway, with its messages (never the variables sent). */
 export class GatewayError extends Error {}
 

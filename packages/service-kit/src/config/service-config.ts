@@ -1,4 +1,5 @@
 import { decodeKey } from '@fleet/request-signing';
+import { mutualTlsConfigSpec } from '../tls/mutual-tls-config.js';
 import { databaseUrl, integer, oneOf, port, secretKey, string, url, type ConfigOf } from './config.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -36,6 +37,7 @@ export function subgraphConfigSpec(service: string, defaultPort: number) {
       max: 67_108_864,
     }),
     LOG_LEVEL: logLevel(service),
+    ...mutualTlsConfigSpec(service),
   };
 }
 
@@ -44,7 +46,7 @@ export function producerConfigSpec(service: string) {
   return {
     AUDIT_URL: url({
       doc: `Base URL of the audit service, where ${service} ships its events.`,
-      default: 'http://127.0.0.1:4104',
+      default: 'https://127.0.0.1:4104',
     }),
     KEY_AUDIT: signingKey(`Key ${service} signs the events it ships to audit with (base64url, 32 bytes).`),
     OUTBOX_MAX_BACKOFF_MS: integer({

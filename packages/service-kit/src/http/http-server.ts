@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors/errors.js';
@@ -60,10 +61,11 @@ export function httpErrorOf(error: unknown): HttpError | undefined {
 
 /**
  * An HTTP server whose handler may throw: an HttpError answers with its status and message,
- * anything else with a bare 500 (logged here, never shown to the client).
+ * anything else with a bare 500 (logged here, never shown to the client). With `tls`, it serves
+ * HTTPS only.
  */
-export function createHttpServer(handler: RequestHandler, logger: Logger): Server {
-  const server = createServer((req, res) => {
+export function createHttpServer(handler: RequestHandler, logger: Logger, tls?: HttpsOptions): Server {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handler(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) {
         sendJson(res, error.status, error.toBody());
@@ -72,7 +74,8 @@ export function createHttpServer(handler: RequestHandler, logger: Logger): Serve
       logger.error({ err: error, path: req.url }, 'request failed');
       sendJson(res, 500, new HttpError(500, 'Internal server error').toBody());
     });
-  });
+  };
+  const server = tls ? createHttpsServer(tls, listener) : createServer(listener);
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 65_000;

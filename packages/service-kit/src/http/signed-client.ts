@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { fetch, type Response } from 'undici';
 import { sign } from '@fleet/request-signing';
+import type { MutualTls } from '../tls/mutual-tls.js';
 
 export interface SignedPostOptions {
   caller: string;
@@ -17,9 +19,11 @@ export interface SignedPostOptions {
   timeoutMs?: number;
   /** Aborts the call early, e.g. when the caller is stopping; the timeout applies as well. */
   signal?: AbortSignal;
+  /** The caller's mutual TLS: the call goes over a connection that proves both sides. */
+  tls?: MutualTls | undefined;
 }
 
-/** POSTs a signed JSON request from one service to another. */
+/** POSTs a signed JSON request from one service to another, over mutual TLS when it is given. */
 export async function signedPost(options: SignedPostOptions): Promise<Response> {
   const headers = sign({
     caller: options.caller,
@@ -39,5 +43,6 @@ export async function signedPost(options: SignedPostOptions): Promise<Response> 
     headers: { ...headers, 'content-type': 'application/json' },
     body: options.body,
     signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+    ...(options.tls ? { dispatcher: options.tls.dispatcher(options.audience) } : {}),
   });
 }

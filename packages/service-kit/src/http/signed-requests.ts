@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { tlsIdentityOf } from '../tls/mutual-tls.js';
 import {
   MemoryReplayGuard,
   verify,
@@ -33,6 +34,11 @@ export interface SignatureCheckOptions {
   logger: Logger;
   maxSkewMs?: number;
   replayGuard?: ReplayGuard;
+  /**
+   * Requests arrive over mutual TLS: a signature counts only from the service whose certificate
+   * the connection proved, so a leaked key alone cannot speak for its service.
+   */
+  mutualTls?: boolean;
 }
 
 /**
@@ -44,6 +50,7 @@ export class SignatureCheck {
   readonly #logger: Logger;
   readonly #maxSkewMs: number;
   readonly #replayGuard: ReplayGuard;
+  readonly #mutualTls: boolean;
 
   constructor(options: SignatureCheckOptions) {
     this.#audience = options.audience;
@@ -52,6 +59,7 @@ export class SignatureCheck {
     this.#replayGuard =
       options.replayGuard ??
       new MemoryReplayGuard({ retentionMs: 2 * this.#maxSkewMs, maxEntries: 2_000_000 });
+    this.#mutualTls = options.mutualTls ?? false;
   }
 
   check(req: IncomingMessage, body: Buffer, keys: ReadonlyMap<string, Buffer>): SignedRequest {
@@ -72,6 +80,16 @@ export class SignatureCheck {
         'refused an unsigned or badly signed request',
       );
       throw new HttpError(401, 'Unauthorized');
+    }
+    if (this.#mutualTls) {
+      const proven = tlsIdentityOf(req.socket);
+      if (proven !== result.caller) {
+        this.#logger.warn(
+          { caller: result.caller, certificate: proven, path: req.url, remote: req.socket.remoteAddress },
+          'refused a request signed for one service over the connection of another',
+        );
+        throw new HttpError(401, 'Unauthorized');
+      }
     }
     return this.#accepted(result);
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { sign } from '@fleet/request-signing';
+import type { MutualTls } from '../tls/mutual-tls.js';
 
 export interface SignedWebSocketOptions {
   /** The calling service, e.g. `gateway`. */
@@ -11,6 +12,8 @@ export interface SignedWebSocketOptions {
   key: Buffer;
   /** The path of the upgrade, as sent (`/graphql`). */
   path: string;
+  /** The caller's mutual TLS: each connection proves both sides. */
+  tls?: MutualTls | undefined;
 }
 
 /**
@@ -34,7 +37,11 @@ export function signedWebSocket(
         requestId: randomUUID(),
         now: Date.now(),
       });
-      super(address, protocols, { headers, perMessageDeflate: false });
+      super(address, protocols, {
+        headers,
+        perMessageDeflate: false,
+        ...options.tls?.clientOptions(options.audience),
+      });
     }
   };
 }

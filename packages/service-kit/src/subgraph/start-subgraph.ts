@@ -6,6 +6,8 @@ import type { subgraphConfigSpec } from '../config/service-config.js';
 import { openDatabase } from '../database/open-database.js';
 import type { SignedRequest } from '../http/signed-requests.js';
 import type { Logger } from '../logging/logger.js';
+import { mutualTlsFromConfig } from '../tls/mutual-tls-config.js';
+import type { MutualTls } from '../tls/mutual-tls.js';
 import type { StartedService } from '../service/run-service.js';
 import { loadSchemaFile } from './schema-file.js';
 import { createSubgraphServer, type SignedRoute } from './subgraph-server.js';
@@ -36,8 +38,19 @@ export interface SubgraphServiceOptions<DB, C extends object> {
   wrapSchema?: (schema: GraphQLSchema) => GraphQLSchema;
   /** Serve the schema's subscriptions over graphql-ws (signed upgrades, and each subscription signed). */
   subscriptions?: boolean;
+  /**
+   * The services this one calls, by the variable that holds each one's URL (`AUDIT_URL`): over
+   * mutual TLS they must be https URLs.
+   */
+  peerUrls?: Record<string, string | undefined>;
   /** Builds the service's parts on its freshly opened database. */
-  setup(db: Kysely<DB>): SubgraphParts<C> | Promise<SubgraphParts<C>>;
+  setup(db: Kysely<DB>, peers: SubgraphPeers): SubgraphParts<C> | Promise<SubgraphParts<C>>;
+}
+
+/** How the service reaches the others. */
+export interface SubgraphPeers {
+  /** Its mutual TLS, for every call it makes; undefined only when explicitly turned off. */
+  readonly tls: MutualTls | undefined;
 }
 
 /**
@@ -49,6 +62,7 @@ export async function startSubgraph<DB, C extends object>(
   options: SubgraphServiceOptions<DB, C>,
 ): Promise<StartedService> {
   const { config, logger } = options;
+  const tls = mutualTlsFromConfig(options.name, config, logger, options.peerUrls);
   const database = await openDatabase<DB>({
     url: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
@@ -57,9 +71,10 @@ export async function startSubgraph<DB, C extends object>(
   });
   let parts: SubgraphParts<C>;
   try {
-    parts = await options.setup(database.db);
+    parts = await options.setup(database.db, { tls });
   } catch (error) {
     await database.close();
+    await tls?.close();
     throw error;
   }
   const server = createSubgraphServer<C>({
@@ -73,12 +88,14 @@ export async function startSubgraph<DB, C extends object>(
     context: (request) => parts.context(request),
     ...(parts.routes ? { routes: parts.routes } : {}),
     ...(options.subscriptions ? { subscriptions: true } : {}),
+    tls,
   });
   const workers = parts.workers ?? [];
   const stop = async (): Promise<void> => {
     await server.stop();
     await Promise.all(workers.map((worker) => worker.stop()));
     await database.close();
+    await tls?.close();
   };
   try {
     const port = await server.start(config.HOST, config.PORT);

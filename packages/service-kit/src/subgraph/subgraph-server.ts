@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { ApolloServer } from '@apollo/server';
 import {
   ApolloServerPluginInlineTraceDisabled,
@@ -21,6 +22,7 @@ import {
 } from '../http/http-server.js';
 import { SignatureCheck, type SignedRequest } from '../http/signed-requests.js';
 import type { Logger } from '../logging/logger.js';
+import type { MutualTls } from '../tls/mutual-tls.js';
 import { attachSubscriptionServer } from './subscription-server.js';
 
 /** A signed endpoint besides /graphql, such as audit's ingest. */
@@ -47,6 +49,12 @@ export interface SubgraphServerOptions<C extends object> {
   routes?: Record<string, SignedRoute>;
   /** Serve the schema's subscriptions over graphql-ws on /graphql (signed upgrades and subscriptions). */
   subscriptions?: boolean;
+  /**
+   * Serve HTTPS only, to clients whose certificates name one of this server's callers (the
+   * gateway, each route's, and the service itself for its health check); undefined serves plain HTTP, which only a configuration that
+   * turned mutual TLS off explicitly asks for.
+   */
+  tls?: MutualTls | undefined;
 }
 
 export interface SubgraphServer {
@@ -58,7 +66,9 @@ export interface SubgraphServer {
 /**
  * A subgraph's HTTP face. Every endpoint but /healthz answers only signed requests: /graphql
  * those of the gateway, other routes those of the callers they name. The signature is checked
- * before anything else happens, introspection and `_service` included.
+ * before anything else happens, introspection and `_service` included. Over mutual TLS, a
+ * connection from a service that calls none of them is refused before that, and a signature
+ * counts only from the service the connection proved.
  */
 export function createSubgraphServer<C extends object>(options: SubgraphServerOptions<C>): SubgraphServer {
   const { logger } = options;
@@ -86,7 +96,11 @@ export function createSubgraphServer<C extends object>(options: SubgraphServerOp
       ApolloServerPluginInlineTraceDisabled(),
     ],
   });
-  const signatures = new SignatureCheck({ audience: options.name, logger });
+  const signatures = new SignatureCheck({
+    audience: options.name,
+    logger,
+    mutualTls: options.tls !== undefined,
+  });
   const gatewayKeys = new Map([['gateway', options.gatewayKey]]);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -114,7 +128,13 @@ export function createSubgraphServer<C extends object>(options: SubgraphServerOp
     await executeGraphQL(apollo, req, res, body, () => Promise.resolve(options.context(request)));
   };
 
-  const http = createHttpServer(handle, logger);
+  const http = createHttpServer(handle, logger, options.tls?.serverOptions());
+  if (options.tls) {
+    // The gateway, each route's callers, and the service itself (its health check).
+    const routeCallers = Object.values(options.routes ?? {}).flatMap((route) => [...route.keys.keys()]);
+    const callers = new Set(['gateway', options.name, ...routeCallers]);
+    options.tls.guard(http as HttpsServer, callers);
+  }
   const subscriptions = options.subscriptions
     ? attachSubscriptionServer<C>({
         http,

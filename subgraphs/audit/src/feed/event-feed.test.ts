@@ -9,7 +9,10 @@ import {
   type AuditUnderTest,
 } from '../../../../test/support/audit-service.js';
 import { postgresSuiteEnabled } from '../../../../test/support/postgres.js';
+import { testPki } from '../../../../test/support/test-pki.js';
 import type { FeedPage } from './event-feed.js';
+
+const pki = await testPki();
 
 /**
  * Audit's event feed over HTTP, as billing reads it: signed by billing alone, one source and
@@ -40,6 +43,7 @@ describe.each(engines)('the audit event feed on $engine', ({ engine, enabled }) 
       audience: 'audit',
       key: key ?? audit.keys[caller],
       baseUrl: audit.baseUrl,
+      tls: pki.tls(caller),
       path: '/feed',
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });

@@ -77,6 +77,7 @@ export async function restoreEntity(
       owner: source,
       ownerUrl: owner.url,
       key: owner.key,
+      tls: owner.tls,
       principal,
       requestId: request.requestId,
       restore: {

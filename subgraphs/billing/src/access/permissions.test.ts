@@ -139,6 +139,7 @@ describe('the billing permissions', () => {
         INVOICE_DUE_DAYS: 14,
       },
       logger,
+      tls: undefined,
       subscriptions,
       providers: [manualProvider],
       onEvent: () => undefined,

@@ -1,4 +1,4 @@
-import { signedPost } from '@fleet/service-kit';
+import { signedPost, type MutualTls } from '@fleet/service-kit';
 
 export interface DevicesEndpoint {
   /** Base URL of devices, without a trailing slash. */
@@ -6,6 +6,8 @@ export interface DevicesEndpoint {
   /** The key of the billing/devices pair. */
   key: Buffer;
   timeoutMs: number;
+  /** Mutual TLS of the caller; undefined only where it was turned off. */
+  tls?: MutualTls | undefined;
 }
 
 /** What billing tells devices of a tenant's plan. */
@@ -34,6 +36,7 @@ export async function pushEntitlement(devices: DevicesEndpoint, push: Entitlemen
     path: '/entitlements',
     body: JSON.stringify(push),
     timeoutMs: devices.timeoutMs,
+    tls: devices.tls,
   });
   const answer = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
   const deviceCount = answer?.deviceCount;

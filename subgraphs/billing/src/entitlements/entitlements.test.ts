@@ -11,6 +11,7 @@ import {
 } from '../../../../test/support/devices-service.js';
 import { postgresSuiteEnabled } from '../../../../test/support/postgres.js';
 import { eventually } from '../../../../test/support/test-federation.js';
+import { testPki, type TestService } from '../../../../test/support/test-pki.js';
 
 /**
  * Billing and devices as they run in production, each with its own database on the engine
@@ -55,7 +56,9 @@ async function post(
   body: unknown,
   signer: { caller: string; audience: string; key: Buffer },
 ): Promise<Answer> {
-  const response = await signedPost({ ...signer, baseUrl, path, body: JSON.stringify(body) });
+  // Over the signer's own certificate: each signer here is one the service lets connect.
+  const tls = (await testPki()).tls(signer.caller as TestService);
+  const response = await signedPost({ ...signer, baseUrl, path, body: JSON.stringify(body), tls });
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Answer['body']) : {} };
 }
@@ -295,7 +298,7 @@ describe.each(engines)('entitlements between billing and devices on $engine', ({
 
     it('devices creates nothing for a tenant it cannot learn the quota of', async () => {
       const devices = await startDevicesUnderTest(engine, {
-        DEVICES_BILLING_URL: `http://127.0.0.1:${await freePort()}`,
+        DEVICES_BILLING_URL: `https://127.0.0.1:${await freePort()}`,
       });
       try {
         const tenantId = randomUUID();
@@ -326,7 +329,7 @@ describe.each(engines)('entitlements between billing and devices on $engine', ({
 
     it('billing refuses a downgrade it cannot make devices hold, and changes nothing', async () => {
       const billing = await startBillingUnderTest(engine, {
-        BILLING_DEVICES_URL: `http://127.0.0.1:${await freePort()}`,
+        BILLING_DEVICES_URL: `https://127.0.0.1:${await freePort()}`,
       });
       try {
         const tenantId = randomUUID();

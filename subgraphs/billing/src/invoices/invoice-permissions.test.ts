@@ -137,6 +137,7 @@ describe.each(engines)('who sees usage and invoices, on $engine', ({ engine, ena
         INVOICE_DUE_DAYS: 14,
       },
       logger,
+      tls: undefined,
       subscriptions,
       providers: [manualProvider],
       onEvent: () => undefined,

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { intervalTask, type BackgroundWorker, type Logger } from '@fleet/service-kit';
+import { intervalTask, type BackgroundWorker, type Logger, type MutualTls } from '@fleet/service-kit';
 import type { BillingConfig } from '../config.js';
 import type { BillingDatabase } from '../database/schema.js';
 import type { PaymentProvider } from '../payments/payment-provider.js';
@@ -18,6 +18,8 @@ export interface InvoicingOptions {
     'AUDIT_URL' | 'KEY_AUDIT' | 'USAGE_POLL_INTERVAL_S' | 'INVOICE_INTERVAL_S' | 'INVOICE_DUE_DAYS'
   >;
   logger: Logger;
+  /** Billing's mutual TLS, for reading audit's feed; undefined only where it was turned off. */
+  tls: MutualTls | undefined;
   subscriptions: SubscriptionStanding;
   /** Every provider an invoice may name, by name. */
   providers: readonly PaymentProvider[];
@@ -41,7 +43,7 @@ export function setUpInvoicing(options: InvoicingOptions): {
   const clock = options.now ? { now: options.now } : {};
   const usage = new UsageMeter({
     db,
-    feed: auditFeed({ auditUrl: config.AUDIT_URL, key: config.KEY_AUDIT, ...DEVICE_FEED }),
+    feed: auditFeed({ auditUrl: config.AUDIT_URL, key: config.KEY_AUDIT, tls: options.tls, ...DEVICE_FEED }),
     logger: logger.child({ component: 'usage' }),
     ...clock,
   });

@@ -7,6 +7,9 @@ import type { AuditIngest } from '../../../../test/support/audit-ingest.js';
 import { startBillingUnderTest, type BillingUnderTest } from '../../../../test/support/billing-service.js';
 import { postgresSuiteEnabled } from '../../../../test/support/postgres.js';
 import { eventually } from '../../../../test/support/test-federation.js';
+import { testPki } from '../../../../test/support/test-pki.js';
+
+const pki = await testPki();
 
 /**
  * The billing service, started on its own as it runs in production (its own database, its
@@ -92,6 +95,7 @@ describe.each(engines)('billing on $engine', ({ engine, enabled }) => {
         owner: 'billing',
         ownerUrl: baseUrl,
         key: auditKey,
+        tls: pki.tls('audit'),
         principal,
         restore: request,
       });
@@ -145,6 +149,8 @@ describe.each(engines)('billing on $engine', ({ engine, enabled }) => {
         const response = await signedPost({
           ...attempt,
           baseUrl,
+          // Over audit's connection, the one /restore takes: what is tested is the signature.
+          tls: pki.tls('audit'),
           path: '/restore',
           body,
           principal: encodePrincipal(platformAdmin),

@@ -1,4 +1,4 @@
-import { signedPost } from '@fleet/service-kit';
+import { signedPost, type MutualTls } from '@fleet/service-kit';
 
 /**
  * Billing's side of audit's event feed (`POST /feed` on audit): a page of one source's events
@@ -30,6 +30,8 @@ export interface AuditFeedOptions {
   source: string;
   types: readonly string[];
   timeoutMs?: number;
+  /** Mutual TLS of the caller; undefined only where it was turned off. */
+  tls?: MutualTls | undefined;
 }
 
 /** The feed of `source`'s events of `types`, read from audit. */
@@ -44,6 +46,7 @@ export function auditFeed(options: AuditFeedOptions): EventFeed {
         path: '/feed',
         body: JSON.stringify({ source: options.source, types: options.types, after: position, limit }),
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        tls: options.tls,
       });
       if (!response.ok) {
         await response.body?.cancel();

@@ -1,4 +1,4 @@
-import { signedPost } from '@fleet/service-kit';
+import { signedPost, type MutualTls } from '@fleet/service-kit';
 
 /** What billing says of a tenant's plan that devices keeps: its device quota, and when it said so. */
 export interface PlanEntitlement {
@@ -16,6 +16,8 @@ export interface BillingLookupOptions {
   /** The key of the billing/devices pair. */
   key: Buffer;
   timeoutMs?: number;
+  /** Mutual TLS of the caller; undefined only where it was turned off. */
+  tls?: MutualTls | undefined;
 }
 
 /**
@@ -34,6 +36,7 @@ export function billingLookup(options: BillingLookupOptions): EntitlementLookup 
       path: '/entitlements/lookup',
       body: JSON.stringify({ tenantId }),
       timeoutMs: options.timeoutMs ?? 5_000,
+      tls: options.tls,
     });
     if (response.status !== 200) {
       await response.body?.cancel();

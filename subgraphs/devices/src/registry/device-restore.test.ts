@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestRestore, type OutboxEvent, type RestoreRequest } from '@fleet/outbox';
 import { decodeKey, generateKey } from '@fleet/request-signing';
@@ -19,8 +20,11 @@ import {
 import { startAuditIngest, type AuditIngest } from '../../../../test/support/audit-ingest.js';
 import { createServiceDatabases, postgresSuiteEnabled } from '../../../../test/support/postgres.js';
 import { eventually } from '../../../../test/support/test-federation.js';
+import { testPki } from '../../../../test/support/test-pki.js';
 import { devicesConfigSpec } from '../config.js';
 import { startDevices } from '../devices-service.js';
+
+const pki = await testPki();
 
 /**
  * The devices service, started on its own as it runs in production (its own database, its
@@ -94,9 +98,10 @@ describe.each(engines)('devices on $engine', ({ engine, enabled }) => {
         DEVICES_OUTBOX_MAX_BACKOFF_MS: '500',
         DEVICES_ROUTER_NETWORKS: '127.0.0.0/8',
         DEVICES_LOG_LEVEL: 'silent',
+        ...pki.env('devices'),
       });
       service = await startDevices(config, createLogger({ service: 'devices', level: 'silent' }));
-      baseUrl = `http://127.0.0.1:${service.port}`;
+      baseUrl = `https://127.0.0.1:${service.port}`;
     });
 
     afterAll(async () => {
@@ -118,6 +123,7 @@ describe.each(engines)('devices on $engine', ({ engine, enabled }) => {
         audience: 'devices',
         key: gatewayKey,
         baseUrl,
+        tls: pki.tls('gateway'),
         path: '/graphql',
         body: JSON.stringify({ query, variables }),
         principal: encodePrincipal(principal),
@@ -196,6 +202,7 @@ describe.each(engines)('devices on $engine', ({ engine, enabled }) => {
         owner: 'devices',
         ownerUrl: baseUrl,
         key: auditKey,
+        tls: pki.tls('audit'),
         principal,
         restore: request,
       });
@@ -364,6 +371,8 @@ describe.each(engines)('devices on $engine', ({ engine, enabled }) => {
           const response = await signedPost({
             ...attempt,
             baseUrl,
+            // Over audit's connection, the one /restore takes: what is tested is the signature.
+            tls: pki.tls('audit'),
             path: '/restore',
             body,
             principal: encodePrincipal(operatorA),
@@ -372,6 +381,7 @@ describe.each(engines)('devices on $engine', ({ engine, enabled }) => {
           await response.body?.cancel();
         }
         const unsigned = await fetch(`${baseUrl}/restore`, {
+          dispatcher: pki.tls('audit').dispatcher('devices'),
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
@@ -454,6 +464,7 @@ describe.each(engines)('devices on $engine', ({ engine, enabled }) => {
           audience: 'devices',
           key: auditKey,
           baseUrl,
+          tls: pki.tls('audit'),
           path: '/restore',
           body: '{"aggregateType":',
           principal: encodePrincipal(operatorA),

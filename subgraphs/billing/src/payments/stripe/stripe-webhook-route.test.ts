@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { fetch } from 'undici';
 import type { OutboxEvent } from '@fleet/outbox';
 import { startStripeSim, type CustomerDetails, type StripeEvent, type StripeSim } from '@fleet/stripe-sim';
 import { signedPost, type Engine, type Principal } from '@fleet/service-kit';
@@ -13,6 +14,7 @@ import {
 } from '../../../../../test/support/pii-scan.js';
 import { postgresSuiteEnabled } from '../../../../../test/support/postgres.js';
 import { eventually } from '../../../../../test/support/test-federation.js';
+import { testPki } from '../../../../../test/support/test-pki.js';
 
 /**
  * The billing service on its own, as it runs in production with the stripe provider: the
@@ -83,6 +85,7 @@ describe.each(engines)('billing’s Stripe webhook route on $engine', ({ engine,
         key,
         baseUrl: billing.baseUrl,
         path: '/webhooks/stripe',
+        tls: (await testPki()).tls('gateway'),
         body:
           typeof body === 'string'
             ? body
@@ -341,6 +344,7 @@ describe.each(engines)('billing’s Stripe webhook route on $engine', ({ engine,
       const other = Buffer.alloc(32, 7);
       expect((await forward(sim.signed(completed.id), other)).status).toBe(401);
       const unsigned = await fetch(`${billing.baseUrl}/webhooks/stripe`, {
+        dispatcher: (await testPki()).tls('gateway').dispatcher('billing'),
         method: 'POST',
         headers: {
           'content-type': 'application/json',

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import type { Logger } from '@fleet/service-kit';
 import type { EventBus } from './event-bus.js';
@@ -16,10 +17,16 @@ export class RedisEventBus implements EventBus {
   readonly #listeners = new Map<string, Set<(message: string) => void>>();
   #publishFailing = false;
 
-  constructor(options: { url: string; namespace: string; logger: Logger }) {
+  constructor(options: {
+    url: string;
+    tls: ConnectionOptions | undefined;
+    namespace: string;
+    logger: Logger;
+  }) {
     this.#prefix = `${options.namespace}:devices:`;
     this.#logger = options.logger;
     const common = {
+      ...(options.tls ? { tls: options.tls } : {}),
       connectTimeout: 2_000,
       retryStrategy: (attempt: number) => Math.min(100 * 2 ** Math.min(attempt, 5), 2_000),
     };

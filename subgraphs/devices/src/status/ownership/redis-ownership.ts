@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import type { Logger } from '@fleet/service-kit';
 import type { PollOwnership } from './poll-ownership.js';
@@ -55,12 +56,19 @@ export class RedisOwnership implements PollOwnership {
   #validUntil = 0;
   #failing = false;
 
-  constructor(options: { url: string; namespace: string; leaseMs: number; logger: Logger }) {
+  constructor(options: {
+    url: string;
+    tls: ConnectionOptions | undefined;
+    namespace: string;
+    leaseMs: number;
+    logger: Logger;
+  }) {
     this.#membersKey = `${options.namespace}:devices:pollers`;
     this.#leasePrefix = `${options.namespace}:devices:poll:`;
     this.#leaseMs = options.leaseMs;
     this.#logger = options.logger;
     this.#client = new Redis(options.url, {
+      ...(options.tls ? { tls: options.tls } : {}),
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: 2_000,
