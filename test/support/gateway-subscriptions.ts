@@ -88,7 +88,7 @@ export function watch<T>(
     url: fleet.gatewayUrl,
     headers,
     retryAttempts: 0,
-    fetchFn: fleet.fetch as unknown as typeof globalThis.fetch,
+    fetchFn: fleet.fetch,
   });
   const leave = client.subscribe({ query, variables }, sink);
   return watchOf(state, () => {

@@ -1,7 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodePrincipal, signedPost, type Engine, type MutualTls, type Principal } from '@fleet/service-kit';
+import { fetch, type Response } from 'undici';
+import { sign } from '@fleet/request-signing';
+import {
+  encodePrincipal,
+  signedPost,
+  type Engine,
+  type MutualTls,
+  type Principal,
+  type SignedPostOptions,
+} from '@fleet/service-kit';
 import { createServiceDatabases } from './postgres.js';
 
 export interface GraphQLAnswer<T> {
@@ -70,4 +80,33 @@ export function gatewayGraphql(target: {
     });
     return (await response.json()) as GraphQLAnswer<T>;
   };
+}
+
+/**
+ * A signed POST sent to `peer` over `tls`'s connection, whatever audience the signature names:
+ * for tests of signatures made for another service. (`signedPost` calls the audience itself.)
+ */
+export function signedPostTo(
+  peer: string,
+  tls: MutualTls,
+  options: Omit<SignedPostOptions, 'tls' | 'signal' | 'timeoutMs'>,
+): Promise<Response> {
+  const headers = sign({
+    caller: options.caller,
+    audience: options.audience,
+    key: options.key,
+    method: 'POST',
+    path: options.path,
+    body: options.body,
+    principal: options.principal ?? '',
+    requestId: options.requestId ?? randomUUID(),
+    clientAddress: options.clientAddress ?? '',
+    now: Date.now(),
+  });
+  return fetch(options.baseUrl + options.path, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: options.body,
+    dispatcher: tls.dispatcher(peer),
+  });
 }

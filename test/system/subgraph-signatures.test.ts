@@ -1,3 +1,4 @@
+import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '@fleet/request-signing';
 import { allAuditEvents } from '../support/audit-events.js';
@@ -56,7 +57,7 @@ describe('subgraphs answer only signed calls', () => {
     const service = (['aaa', 'devices', 'billing', 'audit'] as const).find(
       (name) => fleet.port(name) === port,
     )!;
-    const response = await fleet.fetch(url, {
+    const response = await fetch(url, {
       method: 'POST',
       headers,
       body,

@@ -3,7 +3,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -119,7 +118,7 @@ describe('mutual TLS between services', () => {
     expect(logged(from, 'refused a TLS connection')[0]).toMatchObject({
       level: 'error',
       identity: 'devices',
-      msg: 'refused a TLS connection: its certificate names devices, and only gateway may call aaa',
+      msg: 'refused a TLS connection: its certificate names devices, which does not call aaa',
     });
   });
 
@@ -218,7 +217,7 @@ describe('mutual TLS between services', () => {
 });
 
 describe('certificate files', () => {
-  it('refuses, naming the file, a key of another certificate, an expired one, and one of another authority', async () => {
+  it('refuses, naming the file, a key of another certificate, an expired one, and one of another authority', () => {
     const fleet = files('aaa');
     expect(() => readCertificateFiles({ ...fleet, keyFile: files('devices').keyFile })).toThrow(
       `${files('devices').keyFile} is not the private key of the certificate in ${fleet.certFile}`,

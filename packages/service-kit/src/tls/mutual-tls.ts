@@ -88,7 +88,7 @@ export class MutualTls {
       const reason = socket.authorized
         ? identity === undefined
           ? 'its certificate names no service'
-          : `its certificate names ${identity}, and only ${[...callers].join(', ')} may call ${this.service}`
+          : `its certificate names ${identity}, which does not call ${this.service}`
         : describeTlsFailure(socket.authorizationError?.toString(), 'its certificate failed verification');
       this.#refused(
         `from:${identity ?? '?'}`,

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestRestore, type OutboxEvent, type RestoreRequest } from '@fleet/outbox';
 import { decodeKey, generateKey } from '@fleet/request-signing';
-import { encodePrincipal, signedPost, type Engine, type Principal } from '@fleet/service-kit';
+import { encodePrincipal, type Engine, type Principal } from '@fleet/service-kit';
 import type { AuditIngest } from '../../../../test/support/audit-ingest.js';
 import { startBillingUnderTest, type BillingUnderTest } from '../../../../test/support/billing-service.js';
 import { postgresSuiteEnabled } from '../../../../test/support/postgres.js';
+import { signedPostTo } from '../../../../test/support/service-under-test.js';
 import { eventually } from '../../../../test/support/test-federation.js';
 import { testPki } from '../../../../test/support/test-pki.js';
 
@@ -146,11 +147,10 @@ describe.each(engines)('billing on $engine', ({ engine, enabled }) => {
         { caller: 'audit', key: auditKey, audience: 'devices' },
       ];
       for (const attempt of attempts) {
-        const response = await signedPost({
+        // Over audit's connection, the one /restore takes: what is tested is the signature.
+        const response = await signedPostTo('billing', pki.tls('audit'), {
           ...attempt,
           baseUrl,
-          // Over audit's connection, the one /restore takes: what is tested is the signature.
-          tls: pki.tls('audit'),
           path: '/restore',
           body,
           principal: encodePrincipal(platformAdmin),

@@ -8,8 +8,11 @@ import {
   type BillingTestDatabase,
 } from '../../../../test/support/billing-database.js';
 import { postgresSuiteEnabled } from '../../../../test/support/postgres.js';
+import { testPki } from '../../../../test/support/test-pki.js';
 import { auditFeed } from './audit-feed.js';
 import { DEVICE_FEED, UsageMeter } from './usage-meter.js';
+
+const pki = await testPki();
 
 /**
  * Metering device-days from a real audit service's feed over HTTP, into a real billing
@@ -32,7 +35,12 @@ describe.each(engines)('usage metering on $engine', ({ engine, enabled }) => {
   const meter = (key?: Buffer) =>
     new UsageMeter({
       db: billing.database.db,
-      feed: auditFeed({ auditUrl: audit.baseUrl, key: key ?? audit.keys.billing, ...DEVICE_FEED }),
+      feed: auditFeed({
+        auditUrl: audit.baseUrl,
+        key: key ?? audit.keys.billing,
+        tls: pki.tls('billing'),
+        ...DEVICE_FEED,
+      }),
       logger,
       now: () => clock,
     });

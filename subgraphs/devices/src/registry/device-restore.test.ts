@@ -19,6 +19,7 @@ import {
 } from '@fleet/service-kit';
 import { startAuditIngest, type AuditIngest } from '../../../../test/support/audit-ingest.js';
 import { createServiceDatabases, postgresSuiteEnabled } from '../../../../test/support/postgres.js';
+import { signedPostTo } from '../../../../test/support/service-under-test.js';
 import { eventually } from '../../../../test/support/test-federation.js';
 import { testPki } from '../../../../test/support/test-pki.js';
 import { devicesConfigSpec } from '../config.js';
@@ -368,11 +369,10 @@ describe.each(engines)('devices on $engine', ({ engine, enabled }) => {
           { caller: 'audit', audience: 'billing', key: auditKey },
         ];
         for (const attempt of attempts) {
-          const response = await signedPost({
+          // Over audit's connection, the one /restore takes: what is tested is the signature.
+          const response = await signedPostTo('devices', pki.tls('audit'), {
             ...attempt,
             baseUrl,
-            // Over audit's connection, the one /restore takes: what is tested is the signature.
-            tls: pki.tls('audit'),
             path: '/restore',
             body,
             principal: encodePrincipal(operatorA),
