@@ -1,10 +1,21 @@
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { aaaConfigSpec } from '@fleet/aaa';
 import { auditConfigSpec } from '@fleet/audit';
@@ -28,13 +39,25 @@ interface ComposeService {
   command?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
   ports?: unknown[];
-  volumes?: string[];
+  volumes?: (string | LongVolume)[];
+  read_only?: boolean;
+  cap_drop?: string[];
+  user?: string;
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[] };
 }
 
+interface LongVolume {
+  type?: string;
+  source?: string;
+  target?: string;
+  read_only?: boolean;
+  volume?: { subpath?: string; nocopy?: boolean };
+}
+
 interface ComposeFile {
   services?: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
 }
 
 const compose = parse(readFileSync(new URL('docker-compose.yml', ROOT), 'utf8')) as ComposeFile;
@@ -175,9 +198,9 @@ function databaseOf(name: ServiceName): {
 }
 
 describe('docker-compose.yml', () => {
-  it('runs PostgreSQL, Redis and the five services', () => {
+  it('runs PostgreSQL, Redis, the internal PKI and the five services', () => {
     expect(Object.keys(compose.services ?? {}).sort()).toEqual(
-      ['postgres', 'redis', ...SERVICE_NAMES].sort(),
+      ['postgres', 'redis', 'pki', ...SERVICE_NAMES].sort(),
     );
     expect(service('postgres').image).toMatch(/^postgres:17/);
     expect(service('redis').image).toMatch(/^redis:7/);
@@ -239,7 +262,7 @@ describe('docker-compose.yml', () => {
       const test = service(name).healthcheck?.test;
       const text = Array.isArray(test) ? test.join(' ') : (test ?? '');
       const path = name === 'gateway' ? '/readyz' : '/healthz';
-      expect(text).toContain(`http://127.0.0.1:${portOf(name)}${path}`);
+      expect(text).toContain(`https://127.0.0.1:${portOf(name)}${path}`);
     });
   });
 
@@ -258,10 +281,10 @@ describe('docker-compose.yml', () => {
       return Object.fromEntries(Object.entries(dependsOn).map(([d, { condition }]) => [d, condition]));
     };
     for (const subgraph of SUBGRAPHS) {
-      expect(dependencies(subgraph)).toMatchObject({ postgres: 'service_healthy' });
+      expect(dependencies(subgraph)).toMatchObject({ pki: 'service_healthy', postgres: 'service_healthy' });
     }
     expect(dependencies('gateway')).toEqual(
-      Object.fromEntries(['redis', ...SUBGRAPHS].map((dependency) => [dependency, 'service_healthy'])),
+      Object.fromEntries(['pki', 'redis', ...SUBGRAPHS].map((dependency) => [dependency, 'service_healthy'])),
     );
     expect(service('postgres').healthcheck?.test?.toString()).toContain('pg_isready');
     expect(service('redis').healthcheck?.test?.toString()).toContain('redis-cli');
@@ -311,7 +334,9 @@ describe('docker-compose.yml', () => {
     });
 
     it('mounts the init script where PostgreSQL runs it on first start', () => {
-      const volumes = (service('postgres').volumes ?? []).map((volume) => volume.split(':'));
+      const volumes = (service('postgres').volumes ?? [])
+        .filter((volume): volume is string => typeof volume === 'string')
+        .map((volume) => volume.split(':'));
       expect(volumes).toContainEqual([
         './deploy/postgres/init.sh',
         expect.stringMatching(/^\/docker-entrypoint-initdb\.d\/[^/]+\.sh$/),
@@ -372,7 +397,7 @@ describe('docker-compose.yml', () => {
       for (const name of producers) {
         const url = new URL(variable(name, `${SERVICES[name].prefix}AUDIT_URL`));
         expect({ protocol: url.protocol, host: url.hostname, port: Number(url.port) }, name).toEqual({
-          protocol: 'http:',
+          protocol: 'https:',
           host: 'audit',
           port: portOf('audit'),
         });
@@ -386,7 +411,7 @@ describe('docker-compose.yml', () => {
       ] as const) {
         const url = new URL(variable(name, variableName));
         expect({ protocol: url.protocol, host: url.hostname, port: Number(url.port) }, name).toEqual({
-          protocol: 'http:',
+          protocol: 'https:',
           host: peer,
           port: portOf(peer),
         });
@@ -396,12 +421,285 @@ describe('docker-compose.yml', () => {
     it('points the gateway at each subgraph’s GraphQL endpoint', () => {
       for (const subgraph of SUBGRAPHS) {
         const url = new URL(variable('gateway', `GATEWAY_${subgraph.toUpperCase()}_URL`));
-        expect({ host: url.hostname, port: Number(url.port), path: url.pathname }, subgraph).toEqual({
+        expect(
+          { protocol: url.protocol, host: url.hostname, port: Number(url.port), path: url.pathname },
+          subgraph,
+        ).toEqual({
+          protocol: 'https:',
           host: subgraph,
           port: portOf(subgraph),
           path: '/graphql',
         });
       }
+    });
+  });
+
+  describe('mutual TLS', () => {
+    const pki = () => service('pki');
+    const commandOf = (name: string): string[] => {
+      const { command } = service(name);
+      return Array.isArray(command) ? command : (command?.split(/\s+/) ?? []);
+    };
+    const optionOf = (name: string, option: string): string => {
+      const command = commandOf(name);
+      const value = command[command.indexOf(option) + 1];
+      expect(command, `${name}'s command`).toContain(option);
+      return value!;
+    };
+    const longVolumes = (name: string): LongVolume[] =>
+      (service(name).volumes ?? []).filter((volume): volume is LongVolume => typeof volume !== 'string');
+    const shortVolumes = (name: string): string[] =>
+      (service(name).volumes ?? []).filter((volume): volume is string => typeof volume === 'string');
+    /** The named volume a service mounts at a path. */
+    const volumeAt = (name: string, target: string): string | undefined =>
+      shortVolumes(name)
+        .map((volume) => volume.split(':'))
+        .find(([, path]) => path === target)?.[0] ??
+      longVolumes(name).find((volume) => volume.target === target)?.source;
+    const stateVolume = () => volumeAt('pki', optionOf('pki', '--state'));
+    const publishedVolume = () => volumeAt('pki', optionOf('pki', '--out'));
+    /** Where a service mounts its PKI directory, and which one. */
+    const pkiMountOf = (name: string): LongVolume => {
+      const mounts = [
+        ...longVolumes(name).filter((volume) => volume.source === publishedVolume()),
+        ...shortVolumes(name).filter((volume) => volume.split(':')[0] === publishedVolume()),
+      ];
+      expect(mounts, `${name} mounts the published PKI once`).toHaveLength(1);
+      expect(typeof mounts[0], `${name} mounts it in the long syntax, with a subpath`).toBe('object');
+      return mounts[0] as LongVolume;
+    };
+    const FILES = {
+      MTLS_CERT_FILE: 'tls.crt',
+      MTLS_KEY_FILE: 'tls.key',
+      MTLS_CA_FILE: 'ca.crt',
+    } as const;
+
+    it('keeps the PKI in a service of its own, from the same image, that keeps watching for renewals', () => {
+      expect(
+        typeof pki().build === 'string' ? pki().build : (pki().build as { context?: string })?.context,
+      ).toBe('.');
+      const command = commandOf('pki');
+      expect(command.slice(0, 2)).toEqual(['node', 'packages/launcher/dist/pki-cli.js']);
+      expect(existsSync(new URL('packages/launcher/src/pki-cli.ts', ROOT))).toBe(true);
+      expect(command).toContain('--watch');
+      expect(pki().read_only).toBe(true);
+      expect(pki().cap_drop).toEqual(['ALL']);
+      expect(pki().user, 'the pki service writes files the services’ user can read').toBeUndefined();
+      expect(pki().ports).toBeUndefined();
+      const [state, published] = [stateVolume(), publishedVolume()];
+      expect(state, 'the state directory is a named volume').toBeDefined();
+      expect(published, 'the output directory is a named volume').toBeDefined();
+      expect(state).not.toBe(published);
+      expect(Object.keys(compose.volumes ?? {})).toEqual(expect.arrayContaining([state, published]));
+      expect(pki().healthcheck?.test?.toString()).toContain(optionOf('pki', '--out'));
+    });
+
+    it('names 127.0.0.1 (where the gateway’s health is checked) and the public URL’s host on the edge certificate', () => {
+      const command = commandOf('pki');
+      const edgeNames = command.slice(command.indexOf('--out') + 2);
+      expect(edgeNames).toContain('127.0.0.1');
+      expect(edgeNames).toContain('${FLEET_PUBLIC_URL:-https://localhost:4000}');
+      const enroll = referencesIn(variable('devices', 'DEVICES_ENROLL_URL'));
+      expect(enroll).toEqual([
+        { name: 'FLEET_PUBLIC_URL', operator: ':-', argument: 'https://localhost:4000' },
+      ]);
+    });
+
+    it.each(SERVICE_NAMES)(
+      '%s mounts its own PKI directory only, read-only, and reads its files there',
+      (name) => {
+        const mount = pkiMountOf(name);
+        expect(mount).toMatchObject({ type: 'volume', read_only: true, volume: { subpath: name } });
+        const { prefix } = SERVICES[name];
+        const expected: Record<string, string> = Object.fromEntries(
+          Object.entries(FILES).map(([key, file]) => [prefix + key, `${mount.target}/${file}`]),
+        );
+        if (name === 'gateway') {
+          expected.GATEWAY_TLS_CERT_FILE = `${mount.target}/edge.crt`;
+          expected.GATEWAY_TLS_KEY_FILE = `${mount.target}/edge.key`;
+        }
+        for (const [fullName, path] of Object.entries(expected))
+          expect(variable(name, fullName), fullName).toBe(path);
+        expect(environmentOf(name)[`${prefix}MTLS_DISABLED`], 'mutual TLS stays on').toBeUndefined();
+        expect(environmentOf(name).GATEWAY_PLAINTEXT_HTTP, 'HTTPS stays on').toBeUndefined();
+      },
+    );
+
+    it('mounts the authority’s state in the pki service alone, and the published files only by subpath', () => {
+      for (const name of Object.keys(compose.services ?? {})) {
+        const mounted = [
+          ...shortVolumes(name).map((volume) => volume.split(':')[0]),
+          ...longVolumes(name).map((volume) => volume.source),
+        ];
+        if (name === 'pki') continue;
+        expect(mounted, `${name} mounts the PKI state`).not.toContain(stateVolume());
+        if (!(SERVICE_NAMES as string[]).includes(name)) {
+          expect(mounted, `${name} mounts published PKI files`).not.toContain(publishedVolume());
+        }
+      }
+    });
+
+    it('calls every other service at an https:// URL', () => {
+      const names = Object.keys(compose.services ?? {});
+      let urls = 0;
+      for (const name of SERVICE_NAMES) {
+        for (const [fullName, value] of Object.entries(environmentOf(name))) {
+          const match = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/]*@)?([^:/?#@]+)/i.exec(value);
+          if (!match || !names.includes(match[2]!) || ['postgres', 'redis'].includes(match[2]!)) continue;
+          urls++;
+          expect(match[1], `${name}'s ${fullName}`).toBe('https');
+        }
+      }
+      // The gateway's four, three AUDIT_URLs, billing and devices both ways, audit's two restores.
+      expect(urls).toBe(4 + 3 + 2 + 2);
+    });
+
+    describe('with the files the pki service publishes', () => {
+      let dir: string;
+      let out: string;
+      beforeAll(() => {
+        dir = mkdtempSync(join(tmpdir(), 'fleet-compose-pki-'));
+        out = join(dir, 'out');
+        const result = spawnSync(
+          process.execPath,
+          [
+            fileURLToPath(new URL('packages/launcher/dist/pki-cli.js', ROOT)),
+            '--state',
+            join(dir, 'state'),
+            '--out',
+            out,
+            ...commandOf('pki')
+              .slice(commandOf('pki').indexOf('--out') + 2)
+              .map((name) => name.replace(/^\$\{FLEET_PUBLIC_URL:-([^}]*)\}$/, '$1')),
+          ],
+          { encoding: 'utf8' },
+        );
+        expect(result.status, result.stderr).toBe(0);
+      });
+      afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+      /** A path a service names, as the published file it reaches. */
+      const published = (name: ServiceName, path: string): string => {
+        const mount = pkiMountOf(name);
+        expect(path.startsWith(`${mount.target}/`), path).toBe(true);
+        return join(out, mount.volume!.subpath!, path.slice(mount.target!.length + 1));
+      };
+
+      it.each(SERVICE_NAMES)('gives %s its own certificate and key, and no other service’s key', (name) => {
+        const { prefix } = SERVICES[name];
+        const certificate = new X509Certificate(
+          readFileSync(published(name, variable(name, `${prefix}MTLS_CERT_FILE`))),
+        );
+        const key = createPrivateKey(readFileSync(published(name, variable(name, `${prefix}MTLS_KEY_FILE`))));
+        expect(certificate.subjectAltName).toContain(`URI:urn:fleet:service:${name}`);
+        expect(certificate.checkPrivateKey(key)).toBe(true);
+        const authority = new X509Certificate(
+          readFileSync(published(name, variable(name, `${prefix}MTLS_CA_FILE`))),
+        );
+        expect(certificate.verify(authority.publicKey)).toBe(true);
+        const mounted = join(out, pkiMountOf(name).volume!.subpath!);
+        const foreignKeys = [
+          'ca.key',
+          ...SERVICE_NAMES.filter((other) => other !== name).map((other) => `${other}.key`),
+        ].map((file) => readFileSync(join(dir, 'state', file), 'utf8'));
+        for (const file of readdirSync(mounted)) {
+          expect(foreignKeys, `${name} sees ${file}`).not.toContain(
+            readFileSync(join(mounted, file), 'utf8'),
+          );
+        }
+      });
+
+      /** Runs a healthcheck's script against a server on a free port, the service's paths rewritten. */
+      const runHealthcheck = async (name: ServiceName, server: Server): Promise<number | null> => {
+        const test = service(name).healthcheck?.test;
+        expect(Array.isArray(test) && test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+        const target = pkiMountOf(name).target!;
+        const script = (test as string[])[3]!
+          .replaceAll(`127.0.0.1:${portOf(name)}`, `127.0.0.1:${(server.address() as AddressInfo).port}`)
+          .replaceAll(`${target}/`, `${join(out, name)}/`);
+        const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+        return new Promise((done) => child.once('exit', (code) => done(code)));
+      };
+      const listen = async (server: Server): Promise<Server> => {
+        await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+        return server;
+      };
+
+      it.each(SUBGRAPHS)(
+        'checks %s’s health over mutual TLS with its own certificate, verifying the server’s',
+        async (name) => {
+          const own = (file: string) => readFileSync(join(out, name, file));
+          const server = await listen(
+            createHttpsServer(
+              {
+                cert: own('tls.crt'),
+                key: own('tls.key'),
+                ca: own('ca.crt'),
+                requestCert: true,
+                rejectUnauthorized: true,
+              },
+              (request, response) => {
+                const peer = (request.socket as TLSSocket).getPeerCertificate();
+                const self = peer.subjectaltname?.includes(`URI:urn:fleet:service:${name}`);
+                response.writeHead(request.url === '/healthz' && self ? 200 : 403).end();
+              },
+            ),
+          );
+          try {
+            expect(await runHealthcheck(name, server)).toBe(0);
+          } finally {
+            server.close();
+          }
+          // A server of another authority fails the check.
+          const other = mkdtempSync(join(tmpdir(), 'fleet-compose-other-'));
+          try {
+            spawnSync(process.execPath, [
+              fileURLToPath(new URL('packages/launcher/dist/pki-cli.js', ROOT)),
+              '--state',
+              join(other, 'state'),
+              '--out',
+              join(other, 'out'),
+            ]);
+            const foreign = (file: string) => readFileSync(join(other, 'out', name, file));
+            const impostor = await listen(
+              createHttpsServer({ cert: foreign('tls.crt'), key: foreign('tls.key') }, (_request, response) =>
+                response.writeHead(200).end(),
+              ),
+            );
+            try {
+              expect(await runHealthcheck(name, impostor)).toBe(1);
+            } finally {
+              impostor.close();
+            }
+          } finally {
+            rmSync(other, { recursive: true, force: true });
+          }
+        },
+      );
+
+      it('checks the gateway’s readiness over HTTPS, trusting the authority of its edge certificate', async () => {
+        const edge = (file: string) => readFileSync(join(out, 'gateway', file));
+        const server = await listen(
+          createHttpsServer({ cert: edge('edge.crt'), key: edge('edge.key') }, (request, response) =>
+            response.writeHead(request.url === '/readyz' ? 200 : 404).end(),
+          ),
+        );
+        try {
+          expect(await runHealthcheck('gateway', server)).toBe(0);
+        } finally {
+          server.close();
+        }
+        const notReady = await listen(
+          createHttpsServer({ cert: edge('edge.crt'), key: edge('edge.key') }, (_q, r) =>
+            r.writeHead(503).end(),
+          ),
+        );
+        try {
+          expect(await runHealthcheck('gateway', notReady)).toBe(1);
+        } finally {
+          notReady.close();
+        }
+      });
     });
   });
 });
