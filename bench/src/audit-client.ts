@@ -47,8 +47,8 @@ export async function auditGraphql<T>(
 export const ingestBody = (events: readonly OutboxEvent[]): string => JSON.stringify({ events });
 
 /**
- * POSTs one batch to /ingest with the producer's own certificate and key, as its outbox relay does, and
- * checks that audit appended every event of it.
+ * POSTs one batch to /ingest with the producer's own certificate and key, as its outbox relay
+ * does, and checks that audit appended every event of it.
  */
 export async function ingest(
   target: AuditTarget,

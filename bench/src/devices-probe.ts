@@ -6,8 +6,9 @@ import { encodePrincipal, signedWebSocket, type MutualTls } from '@fleet/service
 /**
  * A subscriber of each tenant's statuses straight on the devices subgraph, as the gateway
  * subscribes there (over mutual TLS with the gateway's certificate, the upgrade signed with the
- * gateway/devices key and no principal, each subscription signed for its own principal): when it receives an event tells how much of a
- * delivery's latency is the subgraph's, before the gateway has it.
+ * gateway/devices key and no principal, each subscription signed for its own principal): when it
+ * receives an event tells how much of a delivery's latency is the subgraph's, before the gateway
+ * has it.
  */
 export class DevicesProbe {
   readonly #client: Client;
