@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKmsSim } from '@fleet/kms-sim';
-import { startFederation } from '@fleet/launcher';
+import { startFederation, trustGatewayCertificate } from '@fleet/launcher';
 import { addMember, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
 import { processUsage } from './process-usage.js';
 
@@ -43,6 +43,8 @@ const federation = await startFederation({
   },
   output: 'capture',
 });
+// The gateway serves HTTPS with a certificate of the federation's own authority.
+trustGatewayCertificate(federation.caFile);
 
 try {
   const url = federation.gatewayUrl;

@@ -1,16 +1,22 @@
 import type { OutboxEvent } from '@fleet/outbox';
 import { encodePrincipal, signedPost, type Principal } from '@fleet/service-kit';
+import type { Producer } from './audit-fleet.js';
+import type { BenchTls } from './bench-tls.js';
 
-/** Where the audit subgraph listens, and the key of one of its pairs. */
+/**
+ * Where the audit subgraph listens, the key of one of its pairs, and the certificates of the
+ * services that call it (a call goes over mutual TLS with its caller's own).
+ */
 export interface AuditTarget {
   url: string;
   key: Buffer;
+  pki: BenchTls;
 }
 
 /**
- * A GraphQL call straight to the audit subgraph, signed as the gateway signs its calls there
- * (caller `gateway`, the gateway/audit key, the principal it established); fails loudly on any
- * error in the answer.
+ * A GraphQL call straight to the audit subgraph, as the gateway makes its calls there (over mutual
+ * TLS with its certificate, signed as caller `gateway` with the gateway/audit key, the principal
+ * it established); fails loudly on any error in the answer.
  */
 export async function auditGraphql<T>(
   target: AuditTarget,
@@ -24,6 +30,7 @@ export async function auditGraphql<T>(
     audience: 'audit',
     key: target.key,
     baseUrl: target.url,
+    tls: target.pki.tls('gateway'),
     path: '/graphql',
     body: JSON.stringify({ query, variables }),
     principal: encodePrincipal(principal),
@@ -40,12 +47,12 @@ export async function auditGraphql<T>(
 export const ingestBody = (events: readonly OutboxEvent[]): string => JSON.stringify({ events });
 
 /**
- * POSTs one batch to /ingest signed with the producer's own key, as its outbox relay does, and
- * checks that audit appended every event of it.
+ * POSTs one batch to /ingest with the producer's own certificate and key, as its outbox relay
+ * does, and checks that audit appended every event of it.
  */
 export async function ingest(
   target: AuditTarget,
-  producer: string,
+  producer: Producer,
   body: string,
   events: number,
 ): Promise<void> {
@@ -54,6 +61,7 @@ export async function ingest(
     audience: 'audit',
     key: target.key,
     baseUrl: target.url,
+    tls: target.pki.tls(producer),
     path: '/ingest',
     body,
     timeoutMs: 60_000,

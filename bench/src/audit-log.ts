@@ -16,6 +16,7 @@ import { createLogger, loadConfig, openDatabase, type Engine } from '@fleet/serv
 import { auditGraphql, ingest, ingestBody, type AuditTarget } from './audit-client.js';
 import { AuditFleet, PRODUCERS, seededRandom, type Producer } from './audit-fleet.js';
 import { AUDIT_ENTRY, startAuditProcess, type AuditProcess } from './audit-process.js';
+import { BenchTls } from './bench-tls.js';
 import {
   LIST,
   PLATFORM_READER,
@@ -165,6 +166,8 @@ async function usageMeter(pid: number, backends?: PostgresBackends) {
 interface Service {
   engine: Engine;
   audit: AuditProcess;
+  /** The certificates its callers present. */
+  pki: BenchTls;
   /** PostgreSQL's backends for audit's database (PostgreSQL only). */
   backends?: PostgresBackends;
   /** The audit process's inspector, with `--cpu-prof`. */
@@ -317,7 +320,7 @@ async function ingestRun(
   const meter = await meterOf(service);
   await Promise.all(
     bodies.map(async ({ producer, batches }) => {
-      const target: AuditTarget = { url: service.audit.url, key: keys[producer] };
+      const target: AuditTarget = { url: service.audit.url, key: keys[producer], pki: service.pki };
       for (const { body, events: size } of batches) {
         const sent = performance.now();
         await ingest(target, producer, body, size);
@@ -475,6 +478,9 @@ async function benchEngine(engine: Engine): Promise<EngineResult> {
   cleanup.unshift(() => rm(dataDir, { recursive: true, force: true }));
   const databases = engine === 'postgres' ? await createBenchDatabases(POSTGRES, ['audit']) : undefined;
   if (databases) cleanup.unshift(() => databases.drop());
+  // Its callers reach it over mutual TLS, with certificates of an authority of the run's own.
+  const pki = await BenchTls.create(join(dataDir, 'pki'));
+  cleanup.unshift(() => pki.close());
   const keys = { gateway: key(), aaa: key(), devices: key(), billing: key() };
   const checkpointKey = generateKeyPairSync('ed25519').privateKey;
   const variables: Record<string, string> = {
@@ -486,6 +492,7 @@ async function benchEngine(engine: Engine): Promise<EngineResult> {
     AUDIT_KEY_DEVICES: keys.devices.toString('base64url'),
     AUDIT_KEY_BILLING: keys.billing.toString('base64url'),
     AUDIT_CHECKPOINT_KEY: checkpointKey.export({ format: 'der', type: 'pkcs8' }).toString('base64url'),
+    ...pki.env('audit'),
     ...databases?.overrides.audit,
   };
   const config = loadConfig(auditConfigSpec, 'AUDIT_', variables);
@@ -510,6 +517,7 @@ async function benchEngine(engine: Engine): Promise<EngineResult> {
   const service: Service = {
     engine,
     audit,
+    pki,
     ...(backends ? { backends } : {}),
     ...(inspectorPort ? { inspectorPort } : {}),
   };
@@ -535,7 +543,7 @@ async function benchEngine(engine: Engine): Promise<EngineResult> {
       ingested.push(result);
     }
 
-    const gateway: AuditTarget = { url: audit.url, key: keys.gateway };
+    const gateway: AuditTarget = { url: audit.url, key: keys.gateway, pki };
     progress(`${engine}: verifying ${total} events`);
     const verify = await verifyWholeLog(service, gateway, total);
     progress(`  ${verify.seconds} s, ${verify.eventsPerSecond} events/s`);

@@ -63,7 +63,8 @@ export async function startAuditProcess(
   return {
     pid: child.pid!,
     port,
-    url: `http://127.0.0.1:${port}`,
+    // Over mutual TLS: its variables carry its certificate (AUDIT_MTLS_*).
+    url: `https://127.0.0.1:${port}`,
     logs: () => lines,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

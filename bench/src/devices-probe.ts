@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
-import { encodePrincipal, signedWebSocket } from '@fleet/service-kit';
+import { encodePrincipal, signedWebSocket, type MutualTls } from '@fleet/service-kit';
 
 /**
  * A subscriber of each tenant's statuses straight on the devices subgraph, as the gateway
- * subscribes there (the upgrade signed with the gateway/devices key and no principal, each
- * subscription signed for its own principal): when it receives an event tells how much of a
- * delivery's latency is the subgraph's, before the gateway has it.
+ * subscribes there (over mutual TLS with the gateway's certificate, the upgrade signed with the
+ * gateway/devices key and no principal, each subscription signed for its own principal): when it
+ * receives an event tells how much of a delivery's latency is the subgraph's, before the gateway
+ * has it.
  */
 export class DevicesProbe {
   readonly #client: Client;
@@ -16,10 +17,10 @@ export class DevicesProbe {
   #recording = false;
   errors = 0;
 
-  constructor(devicesUrl: string, key: Buffer, query: string, tenantIds: readonly string[]) {
+  constructor(devicesUrl: string, key: Buffer, tls: MutualTls, query: string, tenantIds: readonly string[]) {
     this.#client = createClient({
       url: devicesUrl.replace(/^http/, 'ws') + '/graphql',
-      webSocketImpl: signedWebSocket({ caller: 'gateway', audience: 'devices', key, path: '/graphql' }),
+      webSocketImpl: signedWebSocket({ caller: 'gateway', audience: 'devices', key, path: '/graphql', tls }),
       retryAttempts: 0,
     });
     for (const tenantId of tenantIds) {

@@ -9,6 +9,7 @@ import { startFederation } from '@fleet/launcher';
 import { startSimulator } from '@fleet/routeros-sim';
 import { createLogger, loadConfig, type StartedService } from '@fleet/service-kit';
 import { addMember, choosePlan, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
+import { BenchTls } from './bench-tls.js';
 
 /**
  * The price of the gateway's protections: an authenticated query over three subgraphs (devices,
@@ -50,6 +51,7 @@ const federation = await startFederation({
   },
   output: 'capture',
 });
+const pki = BenchTls.of(federation);
 const gateways: StartedService[] = [];
 
 /** A gateway in this process in front of the federation's subgraphs; budgets too large to reach. */
@@ -61,13 +63,14 @@ async function benchGateway(options: GatewayOptions): Promise<StartedService> {
     GATEWAY_RATE_LIMIT_TIERS: 'bench=100000000/100000000/100000000',
     GATEWAY_RATE_LIMIT_DEFAULT_TIER: 'bench',
     GATEWAY_RATE_LIMIT_ADDRESS_REQUESTS: '100000000',
+    // The gateway's own certificates: mutual TLS to the subgraphs, HTTPS to its clients.
+    ...pki.env('gateway'),
     ...(redisUrl
       ? { GATEWAY_REDIS_URL: redisUrl, GATEWAY_RATE_LIMIT_NAMESPACE: `bench-${process.pid}` }
       : {}),
   };
   for (const subgraph of ['aaa', 'devices', 'billing', 'audit']) {
-    env[`GATEWAY_${subgraph.toUpperCase()}_URL`] =
-      `http://127.0.0.1:${federation.port(subgraph as 'aaa')}/graphql`;
+    env[`GATEWAY_${subgraph.toUpperCase()}_URL`] = `${federation.url(subgraph as 'aaa')}/graphql`;
     env[`GATEWAY_KEY_${subgraph.toUpperCase()}`] = secrets[`gateway-${subgraph}`]!;
   }
   const config = loadConfig(gatewayConfigSpec, 'GATEWAY_', env);
@@ -108,7 +111,8 @@ async function load(url: string, token: string, tenantId: string, duration = sec
         body,
         url,
       ],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
+      // A client of the gateway's HTTPS: Node in that process trusts the federation's authority.
+      { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, NODE_EXTRA_CA_CERTS: pki.caFile } },
     );
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -171,7 +175,7 @@ try {
     if (round % 2 === 1) order.reverse();
     for (const [name, options] of order) {
       const gateway = await benchGateway(options);
-      const gatewayUrl = `http://127.0.0.1:${gateway.port}/graphql`;
+      const gatewayUrl = `https://127.0.0.1:${gateway.port}/graphql`;
       // Correct before timed: every device with its tenant's name and plan.
       const answer = await graphql<{ devices: { tenant: { name: string; plan: { name: string } } }[] }>(
         gatewayUrl,

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RouterClient } from '@fleet/router-api';
-import { forEachBounded, startFederation } from '@fleet/launcher';
+import { forEachBounded, startFederation, trustGatewayCertificate } from '@fleet/launcher';
 import { createBenchDatabases } from './bench-databases.js';
 import { choosePlan, createTenant, graphql, signInAdmin } from './bench-federation.js';
 import { processUsage } from './process-usage.js';
@@ -117,6 +117,8 @@ try {
     output: 'capture',
   });
   cleanup.unshift(() => federation.stop());
+  // The gateway serves HTTPS with a certificate of the federation's own authority.
+  trustGatewayCertificate(federation.caFile);
 
   const inTime = (what: string): void => {
     if (Date.now() > deadline) throw new Error(`${what} did not finish within --max-seconds ${MAX_SECONDS}`);

@@ -8,6 +8,7 @@ import { startFederation, type Federation } from '@fleet/launcher';
 import { signSubscription, SUBSCRIPTION_SIGNATURE_EXTENSION } from '@fleet/request-signing';
 import { encodePrincipal, signedWebSocket, type Principal } from '@fleet/service-kit';
 import { addMember, choosePlan, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
+import { BenchTls } from './bench-tls.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { processUsage } from './process-usage.js';
 import { startSimulatorProcess } from './simulator-process.js';
@@ -52,6 +53,7 @@ if (CPU_PROF_DIR) await mkdir(CPU_PROF_DIR, { recursive: true });
 const sim = await startSimulatorProcess(ROUTERS);
 const dataDir = await mkdtemp(join(tmpdir(), 'fleet-bench-'));
 let federation: Federation | undefined;
+let pki: BenchTls | undefined;
 let subscriber: Client | undefined;
 
 /** The federation as `npm start` runs it, with the interval of the run (the tenant is put on the enterprise plan). */
@@ -86,14 +88,21 @@ const devicesKey = () => {
 };
 
 /**
- * A graphql-ws client straight to the devices subgraph as the gateway connects: the upgrade
- * signed with the gateway/devices key and no principal (see `signedSubscription`).
+ * A graphql-ws client straight to the devices subgraph as the gateway connects: over mutual TLS
+ * with the gateway's certificate, the upgrade signed with the gateway/devices key and no principal
+ * (see `signedSubscription`).
  */
-function devicesWsClient(federation: Federation): Client {
+function devicesWsClient(federation: Federation, pki: BenchTls): Client {
   const key = devicesKey();
   return createClient({
-    url: `ws://127.0.0.1:${federation.port('devices')}/graphql`,
-    webSocketImpl: signedWebSocket({ caller: 'gateway', audience: 'devices', key, path: '/graphql' }),
+    url: `${federation.url('devices').replace(/^http/, 'ws')}/graphql`,
+    webSocketImpl: signedWebSocket({
+      caller: 'gateway',
+      audience: 'devices',
+      key,
+      path: '/graphql',
+      tls: pki.tls('gateway'),
+    }),
     retryAttempts: 0,
   });
 }
@@ -120,6 +129,7 @@ const percentile = (sorted: readonly number[], p: number) =>
 
 try {
   federation = await launch();
+  pki = BenchTls.of(federation);
   progress('Federation started; enrolling');
   const url = federation.gatewayUrl;
   const adminToken = await signInAdmin(federation);
@@ -188,7 +198,7 @@ try {
   progress(`All online after ${onlineSeconds.toFixed(1)} s; subscribing, one interval of warm-up`);
 
   // One subscriber to the whole tenant, as a fleet dashboard would be: every poll is an event.
-  subscriber = devicesWsClient(federation);
+  subscriber = devicesWsClient(federation, pki);
   let measuring = false;
   let events = 0;
   let failedPolls = 0;
@@ -290,6 +300,7 @@ try {
   );
 } finally {
   await subscriber?.dispose();
+  await pki?.close();
   await federation?.stop();
   await sim.stop();
   await rm(dataDir, { recursive: true, force: true });

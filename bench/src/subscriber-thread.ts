@@ -11,7 +11,13 @@ import type { Subscriber, ThreadReply, ThreadRequest, ThreadStatus } from './sub
  * client hands it over, with its time on the monotonic clock every thread of the process shares
  * and on the wall clock (which the devices process's `checkedAt` is on).
  */
-const { url } = workerData as { url: string };
+const { url, ca } = workerData as { url: string; ca: string };
+/** `ws` as graphql-ws constructs it (address, protocols), trusting the gateway's authority. */
+class TrustingWebSocket extends WebSocket {
+  constructor(address: string, protocols?: string | string[]) {
+    super(address, protocols, { ca });
+  }
+}
 const port = parentPort!;
 const send = (reply: ThreadReply) => port.postMessage(reply);
 /** Connections being opened at once by this thread. */
@@ -57,7 +63,7 @@ function open(subscriber: Subscriber, index: number): Promise<void> {
     const born = generation;
     const client = createClient({
       url,
-      webSocketImpl: WebSocket,
+      webSocketImpl: TrustingWebSocket,
       connectionParams: { authorization: `Bearer ${subscriber.token}` },
       lazy: true,
       retryAttempts: 0,

@@ -66,11 +66,14 @@ export class SubscriberThreads {
     this.#workers = workers;
   }
 
-  static async start(threads: number, gatewayWsUrl: string): Promise<SubscriberThreads> {
+  /** `ca`: the authority (PEM) the gateway's certificate chains to, which the clients trust. */
+  static async start(threads: number, gatewayWsUrl: string, ca: string): Promise<SubscriberThreads> {
     const workers = Array.from(
       { length: threads },
       () =>
-        new Worker(new URL('./subscriber-thread.js', import.meta.url), { workerData: { url: gatewayWsUrl } }),
+        new Worker(new URL('./subscriber-thread.js', import.meta.url), {
+          workerData: { url: gatewayWsUrl, ca },
+        }),
     );
     await Promise.all(
       workers.map(

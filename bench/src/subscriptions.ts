@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { issueAccessToken, parseTokenKeyRing, type TokenKeyRing } from '@fleet/access-tokens';
 import { forEachBounded, loadOrCreateSecrets, startFederation, type Federation } from '@fleet/launcher';
 import { createBenchDatabases } from './bench-databases.js';
+import { BenchTls } from './bench-tls.js';
 import { DevicesProbe } from './devices-probe.js';
 import { createTenant, graphql, signInAdmin } from './bench-federation.js';
 import { startCpuProfile } from './cpu-profile.js';
@@ -179,6 +180,8 @@ try {
     output: 'capture',
   });
   cleanup.unshift(() => federation.stop());
+  const pki = BenchTls.of(federation);
+  cleanup.unshift(() => pki.close());
   // A failed run says what the gateway and devices logged (warnings and errors only).
   cleanup.unshift(() => {
     if (finished) return;
@@ -252,7 +255,7 @@ try {
     }
     return subscribers;
   };
-  const threads = await SubscriberThreads.start(THREADS, url.replace(/^http/, 'ws'));
+  const threads = await SubscriberThreads.start(THREADS, url.replace(/^http/, 'ws'), pki.ca);
   cleanup.unshift(() => threads.stop());
   const failIfTroubled = (status: ThreadStatus, what: string, expected: number) => {
     if (
@@ -348,8 +351,9 @@ try {
 
   // Live subscribers: every delivery timed from its publication.
   const probe = new DevicesProbe(
-    `http://127.0.0.1:${federation.port('devices')}`,
+    federation.url('devices'),
     Buffer.from(loadOrCreateSecrets(dataDir)['gateway-devices'], 'base64url'),
+    pki.tls('gateway'),
     STATUS,
     tenants.map((tenant) => tenant.id),
   );
