@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetch, type Response } from 'undici';
-import { sign } from '@fleet/request-signing';
 import {
   encodePrincipal,
   signedPost,
+  signedPostHeaders,
   type Engine,
   type MutualTls,
   type Principal,
@@ -91,21 +90,9 @@ export function signedPostTo(
   tls: MutualTls,
   options: Omit<SignedPostOptions, 'tls' | 'signal' | 'timeoutMs'>,
 ): Promise<Response> {
-  const headers = sign({
-    caller: options.caller,
-    audience: options.audience,
-    key: options.key,
-    method: 'POST',
-    path: options.path,
-    body: options.body,
-    principal: options.principal ?? '',
-    requestId: options.requestId ?? randomUUID(),
-    clientAddress: options.clientAddress ?? '',
-    now: Date.now(),
-  });
   return fetch(options.baseUrl + options.path, {
     method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
+    headers: signedPostHeaders(options),
     body: options.body,
     dispatcher: tls.dispatcher(peer),
   });

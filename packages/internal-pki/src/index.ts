@@ -4,6 +4,7 @@ export {
   DEFAULT_LEAF_DAYS,
   createCertificateAuthority,
   issueEdgeCertificate,
+  isHostName,
   issueServiceCertificate,
   type IssueOptions,
   type PemPair,
@@ -15,3 +16,4 @@ export {
   type PkiOptions,
 } from './load-or-create-pki.js';
 export { identityUri, serviceIdentityOf } from './service-identity.js';
+export { replaceFile } from './replace-file.js';

@@ -93,7 +93,7 @@ export async function issueEdgeCertificate(
 ): Promise<PemPair> {
   if (hostNames.length === 0) throw new Error('Invalid edge certificate: it needs at least one name');
   for (const name of hostNames) {
-    if (isIP(name) === 0 && !HOST_NAME.test(name)) {
+    if (!isHostName(name)) {
       throw new Error(
         `Invalid edge certificate name ${JSON.stringify(name)}: expected a DNS name or an IP address`,
       );
@@ -109,6 +109,11 @@ export async function issueEdgeCertificate(
 
 const HOST_NAME =
   /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** Whether a name can stand in a certificate for a host: a DNS name or an IP address. */
+export function isHostName(name: string): boolean {
+  return isIP(name) !== 0 || HOST_NAME.test(name);
+}
 
 interface LeafRequest {
   readonly subject: string;

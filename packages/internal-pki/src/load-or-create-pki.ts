@@ -1,5 +1,5 @@
-import { randomBytes, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
   issueServiceCertificate,
   type PemPair,
 } from './issue-certificates.js';
+import { replaceFile } from './replace-file.js';
 import { assertServiceName, serviceIdentityOf } from './service-identity.js';
 
 export const DEFAULT_RENEW_BEFORE_DAYS = 30;
@@ -96,7 +97,8 @@ export async function loadOrCreatePki<const Service extends string>(
   const result = {} as Record<Service, PemPair>;
   for (const service of services) {
     let pair = readPair(dir, service);
-    if (!pair || !usableServiceCertificate(pair, service, caCertificate, now, renewAt)) {
+    const fits = (certificate: X509Certificate) => serviceIdentityOf(certificate) === service;
+    if (!pair || !usableLeaf(pair, caCertificate, now, renewAt, fits)) {
       pair = await issueServiceCertificate(ca, service, { now, days: leafDays });
       writePair(dir, service, pair);
       issued.push(service);
@@ -106,7 +108,9 @@ export async function loadOrCreatePki<const Service extends string>(
   let edge: PemPair | undefined;
   if (options.edgeNames) {
     edge = readPair(dir, 'edge');
-    if (!edge || !usableEdgeCertificate(edge, options.edgeNames, caCertificate, now, renewAt)) {
+    const altNames = edgeAltNames(options.edgeNames);
+    const fits = (certificate: X509Certificate) => certificate.subjectAltName === altNames;
+    if (!edge || !usableLeaf(edge, caCertificate, now, renewAt, fits)) {
       edge = await issueEdgeCertificate(ca, options.edgeNames, { now, days: leafDays });
       writePair(dir, 'edge', edge);
       issued.push('edge');
@@ -129,12 +133,16 @@ function usableAuthority(pair: PemPair, now: Date, renewAt: number): X509Certifi
   return usable ? certificate : undefined;
 }
 
-function usableServiceCertificate(
+/**
+ * Whether a leaf is still good: the pair's own, the authority's, no authority itself, valid now
+ * and past the renewal horizon, and naming what it must (`fits`).
+ */
+function usableLeaf(
   pair: PemPair,
-  service: string,
   authority: X509Certificate,
   now: Date,
   renewAt: number,
+  fits: (certificate: X509Certificate) => boolean,
 ): boolean {
   const parsed = parse(pair);
   if (!parsed) return false;
@@ -144,30 +152,14 @@ function usableServiceCertificate(
     certificate.checkPrivateKey(key) &&
     certificate.checkIssued(authority) &&
     certificate.verify(authority.publicKey) &&
-    serviceIdentityOf(certificate) === service &&
+    fits(certificate) &&
     live(certificate, now, renewAt)
   );
 }
 
-function usableEdgeCertificate(
-  pair: PemPair,
-  names: readonly string[],
-  authority: X509Certificate,
-  now: Date,
-  renewAt: number,
-): boolean {
-  const parsed = parse(pair);
-  if (!parsed) return false;
-  const { certificate, key } = parsed;
-  const expected = names.map((name) => `${isIP(name) === 0 ? 'DNS' : 'IP Address'}:${name}`).join(', ');
-  return (
-    !certificate.ca &&
-    certificate.checkPrivateKey(key) &&
-    certificate.checkIssued(authority) &&
-    certificate.verify(authority.publicKey) &&
-    certificate.subjectAltName === expected &&
-    live(certificate, now, renewAt)
-  );
+/** The subject alternative names of an edge certificate for `names`, as Node lists them. */
+function edgeAltNames(names: readonly string[]): string {
+  return names.map((name) => `${isIP(name) === 0 ? 'DNS' : 'IP Address'}:${name}`).join(', ');
 }
 
 function live(certificate: X509Certificate, now: Date, renewAt: number): boolean {
@@ -212,16 +204,4 @@ function readIfPresent(path: string): string | undefined {
 function writePair(dir: string, name: string, pair: PemPair): void {
   replaceFile(join(dir, `${name}.key`), pair.privateKeyPem, 0o600);
   replaceFile(join(dir, `${name}.crt`), pair.certificatePem, 0o644);
-}
-
-function replaceFile(path: string, contents: string, mode: number): void {
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(temporary, contents, { mode, flush: true });
-    chmodSync(temporary, mode);
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new Error(`Cannot write ${path}: ${(error as Error).message}`);
-  }
 }

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { loadOrCreatePki } from '@fleet/internal-pki';
+import { isHostName, loadOrCreatePki, replaceFile } from '@fleet/internal-pki';
 import { RENEWAL_CHECK_MS } from './certificates.js';
 
 /** Every service of a deployment, each with a directory of its own under the output. */
@@ -36,9 +34,6 @@ export interface PkiCliArgs {
   readonly help: boolean;
 }
 
-const HOST_NAME =
-  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
-
 /** An edge name as the certificate carries it: a URL stands for its host. */
 function edgeNameOf(argument: string): string {
   let name = argument;
@@ -52,7 +47,7 @@ function edgeNameOf(argument: string): string {
     name = url.hostname.replace(/^\[(.*)\]$/, '$1');
   }
   name = name.toLowerCase();
-  if (isIP(name) === 0 && !HOST_NAME.test(name)) {
+  if (!isHostName(name)) {
     throw new UsageError(
       `edge name ${JSON.stringify(argument)} is neither a DNS name, an IP address nor a URL with a host`,
     );
@@ -177,15 +172,7 @@ function publishFile(path: string, contents: string, mode: number): boolean {
     if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
     return false;
   }
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(temporary, contents, { mode, flush: true });
-    chmodSync(temporary, mode);
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new Error(`Cannot write ${path}: ${(error as Error).message}`);
-  }
+  replaceFile(path, contents, mode);
   return true;
 }
 

@@ -77,7 +77,7 @@ export {
   type StartedService,
 } from './service/run-service.js';
 export { intervalTask, type IntervalTaskOptions } from './service/interval-task.js';
-export { signedPost, type SignedPostOptions } from './http/signed-client.js';
+export { signedPost, signedPostHeaders, type SignedPostOptions } from './http/signed-client.js';
 export {
   startSubgraph,
   type BackgroundWorker,

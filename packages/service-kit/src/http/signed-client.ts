@@ -25,6 +25,23 @@ export interface SignedPostOptions {
 
 /** POSTs a signed JSON request from one service to another, over mutual TLS when it is given. */
 export async function signedPost(options: SignedPostOptions): Promise<Response> {
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+  return fetch(options.baseUrl + options.path, {
+    method: 'POST',
+    headers: signedPostHeaders(options),
+    body: options.body,
+    signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+    ...(options.tls ? { dispatcher: options.tls.dispatcher(options.audience) } : {}),
+  });
+}
+
+/** The headers of a signed JSON POST, as `signedPost` sends them. */
+export function signedPostHeaders(
+  options: Pick<
+    SignedPostOptions,
+    'caller' | 'audience' | 'key' | 'path' | 'body' | 'principal' | 'requestId' | 'clientAddress'
+  >,
+): Record<string, string> {
   const headers = sign({
     caller: options.caller,
     audience: options.audience,
@@ -37,12 +54,5 @@ export async function signedPost(options: SignedPostOptions): Promise<Response> 
     clientAddress: options.clientAddress ?? '',
     now: Date.now(),
   });
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
-  return fetch(options.baseUrl + options.path, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body: options.body,
-    signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
-    ...(options.tls ? { dispatcher: options.tls.dispatcher(options.audience) } : {}),
-  });
+  return { ...headers, 'content-type': 'application/json' };
 }

@@ -51,8 +51,8 @@ export interface SubgraphServerOptions<C extends object> {
   subscriptions?: boolean;
   /**
    * Serve HTTPS only, to clients whose certificates name one of this server's callers (the
-   * gateway, each route's, and the service itself for its health check); undefined serves plain HTTP, which only a configuration that
-   * turned mutual TLS off explicitly asks for.
+   * gateway, each route's, and the service itself for its health check); undefined serves plain
+   * HTTP, which only a configuration that turned mutual TLS off explicitly asks for.
    */
   tls?: MutualTls | undefined;
 }
