@@ -122,16 +122,35 @@ function watchOf<T>(
   };
 }
 
-/** The open sockets of a process (from /proc): what a leak would leave behind. */
-export async function openSockets(pid: number): Promise<number> {
-  const { readdir, readlink } = await import('node:fs/promises');
-  const fds = await readdir(`/proc/${pid}/fd`);
-  let sockets = 0;
-  for (const fd of fds) {
+/**
+ * The open TCP sockets of a process (from /proc), split by whether they are connections to its
+ * port `servedPort` (its clients') or any other (its own connections to other services, which its
+ * keep-alive pools hold a while and bound).
+ */
+export async function openSockets(
+  pid: number,
+  servedPort: number,
+): Promise<{ clients: number; upstream: number }> {
+  const { readdir, readlink, readFile } = await import('node:fs/promises');
+  const inodes = new Set<string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
     const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-    if (target.startsWith('socket:')) sockets++;
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode) inodes.add(inode);
   }
-  return sockets;
+  const counts = { clients: 0, upstream: 0 };
+  for (const table of ['tcp', 'tcp6']) {
+    const lines = (await readFile(`/proc/${pid}/net/${table}`, 'utf8')).split('\n').slice(1);
+    for (const line of lines) {
+      const fields = line.trim().split(/\s+/);
+      // local address, remote address, state (0A: listening), …, inode
+      if (fields.length < 10 || !inodes.has(fields[9]!) || fields[3] === '0A') continue;
+      const localPort = parseInt(fields[1]!.split(':')[1]!, 16);
+      if (localPort === servedPort) counts.clients++;
+      else counts.upstream++;
+    }
+  }
+  return counts;
 }
 
 /** Resident memory of a process in bytes (from /proc). */

@@ -48,9 +48,16 @@ describe('mutual TLS between the processes', () => {
       engine: 'pglite',
       ports,
       overrides: {
-        gateway: Object.fromEntries(
-          SUBGRAPHS.map((subgraph) => [`GATEWAY_${subgraph.toUpperCase()}_URL`, `${via(subgraph)}/graphql`]),
-        ),
+        gateway: {
+          ...Object.fromEntries(
+            SUBGRAPHS.map((subgraph) => [
+              `GATEWAY_${subgraph.toUpperCase()}_URL`,
+              `${via(subgraph)}/graphql`,
+            ]),
+          ),
+          // The edge's renewal is tested below: its files are looked at often.
+          GATEWAY_TLS_RELOAD_MS: '200',
+        },
         aaa: { AAA_AUDIT_URL: via('audit') },
         devices: { DEVICES_AUDIT_URL: via('audit'), DEVICES_BILLING_URL: via('billing') },
         billing: { BILLING_AUDIT_URL: via('audit'), BILLING_DEVICES_URL: via('devices') },
@@ -209,84 +216,71 @@ describe('mutual TLS between the processes', () => {
       .toHaveLength(1);
     expect((await asGateway('gateway')).status).toBe(200);
   });
-});
 
-describe("the gateway's public edge", () => {
-  let fleet: TestFederation;
-
-  beforeAll(async () => {
-    fleet = await startTestFederation({
-      engine: 'pglite',
-      overrides: { gateway: { GATEWAY_TLS_RELOAD_MS: '200' } },
+  describe("the gateway's public edge", () => {
+    it('serves HTTPS only, every answer with HSTS', async () => {
+      expect(fleet.gatewayUrl.startsWith('https://')).toBe(true);
+      for (const path of ['/healthz', '/graphql', '/nowhere']) {
+        const response = await fleet.fetch(`${fleet.url('gateway')}${path}`);
+        expect(response.headers.get('strict-transport-security'), path).toBe('max-age=31536000');
+      }
     });
-  });
 
-  afterAll(async () => {
-    await fleet?.destroy();
-  });
-
-  it('serves HTTPS only, every answer with HSTS', async () => {
-    expect(fleet.gatewayUrl.startsWith('https://')).toBe(true);
-    for (const path of ['/healthz', '/graphql', '/nowhere']) {
-      const response = await fleet.fetch(`${fleet.url('gateway')}${path}`);
-      expect(response.headers.get('strict-transport-security'), path).toBe('max-age=31536000');
-    }
-  });
-
-  it('refuses TLS before 1.2, weak suites and plain HTTP, logging each', async () => {
-    const from = fleet.logs('gateway').length;
-    // Offered for real: OpenSSL itself would not offer them at its default security level.
-    const old = await handshake(fleet.url('gateway'), {
-      ca: fleet.ca,
-      minVersion: 'TLSv1',
-      maxVersion: 'TLSv1.1',
-      ciphers: 'DEFAULT:@SECLEVEL=0',
+    it('refuses TLS before 1.2, weak suites and plain HTTP, logging each', async () => {
+      const from = fleet.logs('gateway').length;
+      // Offered for real: OpenSSL itself would not offer them at its default security level.
+      const old = await handshake(fleet.url('gateway'), {
+        ca: fleet.ca,
+        minVersion: 'TLSv1',
+        maxVersion: 'TLSv1.1',
+        ciphers: 'DEFAULT:@SECLEVEL=0',
+      });
+      expect(old.answered).toBe(false);
+      const weak = await handshake(fleet.url('gateway'), {
+        ca: fleet.ca,
+        maxVersion: 'TLSv1.2',
+        ciphers: 'AES128-SHA:AES256-SHA:AES128-GCM-SHA256',
+      });
+      expect(weak.answered).toBe(false);
+      await expect(fetch(`${fleet.url('gateway').replace('https:', 'http:')}/healthz`)).rejects.toThrow();
+      await expect
+        .poll(
+          () =>
+            gatewayLog(fleet, from, 'refused a TLS connection: the peer does not speak TLS 1.2 or later')
+              .length,
+        )
+        .toBeGreaterThan(0);
+      await expect
+        .poll(
+          () =>
+            gatewayLog(fleet, from, 'refused a TLS connection: the peer offered no accepted cipher suite')
+              .length,
+        )
+        .toBeGreaterThan(0);
+      await expect
+        .poll(
+          () => gatewayLog(fleet, from, 'refused a TLS connection: plain HTTP was sent to a TLS port').length,
+        )
+        .toBeGreaterThan(0);
+      const modern = await handshake(fleet.url('gateway'), { ca: fleet.ca, maxVersion: 'TLSv1.2' });
+      expect(modern.status).toBe(200);
     });
-    expect(old.answered).toBe(false);
-    const weak = await handshake(fleet.url('gateway'), {
-      ca: fleet.ca,
-      maxVersion: 'TLSv1.2',
-      ciphers: 'AES128-SHA:AES256-SHA:AES128-GCM-SHA256',
-    });
-    expect(weak.answered).toBe(false);
-    await expect(fetch(`${fleet.url('gateway').replace('https:', 'http:')}/healthz`)).rejects.toThrow();
-    await expect
-      .poll(
-        () =>
-          gatewayLog(fleet, from, 'refused a TLS connection: the peer does not speak TLS 1.2 or later')
-            .length,
-      )
-      .toBeGreaterThan(0);
-    await expect
-      .poll(
-        () =>
-          gatewayLog(fleet, from, 'refused a TLS connection: the peer offered no accepted cipher suite')
-            .length,
-      )
-      .toBeGreaterThan(0);
-    await expect
-      .poll(
-        () => gatewayLog(fleet, from, 'refused a TLS connection: plain HTTP was sent to a TLS port').length,
-      )
-      .toBeGreaterThan(0);
-    const modern = await handshake(fleet.url('gateway'), { ca: fleet.ca, maxVersion: 'TLSv1.2' });
-    expect(modern.status).toBe(200);
-  });
 
-  it('takes up a new certificate without a restart', async () => {
-    const before = await servedSerial(fleet);
-    // A renewal of the edge certificate, as the launcher makes one before expiry.
-    const renewed = await loadOrCreatePki(join(fleet.dataDir, 'pki'), [], {
-      edgeNames: ['localhost', '127.0.0.1'],
-      leafDays: 365,
-      renewBeforeDays: 120,
+    it('takes up a new certificate without a restart', async () => {
+      const before = await servedSerial(fleet);
+      // A renewal of the edge certificate, as the launcher makes one before expiry.
+      const renewed = await loadOrCreatePki(join(fleet.dataDir, 'pki'), [], {
+        edgeNames: ['localhost', '127.0.0.1'],
+        leafDays: 365,
+        renewBeforeDays: 120,
+      });
+      expect(renewed.issued).toEqual(['edge']);
+      const expected = new X509Certificate(renewed.edge!.certificatePem).serialNumber;
+      expect(expected).not.toBe(before);
+      await expect.poll(() => servedSerial(fleet), { timeout: 10_000 }).toBe(expected);
+      expect(gatewayLog(fleet, 0, 'took up a new certificate').length).toBeGreaterThan(0);
+      expect((await fleet.fetch(`${fleet.url('gateway')}/healthz`)).status).toBe(200);
     });
-    expect(renewed.issued).toEqual(['edge']);
-    const expected = new X509Certificate(renewed.edge!.certificatePem).serialNumber;
-    expect(expected).not.toBe(before);
-    await expect.poll(() => servedSerial(fleet), { timeout: 10_000 }).toBe(expected);
-    expect(gatewayLog(fleet, 0, 'took up a new certificate').length).toBeGreaterThan(0);
-    expect((await fleet.fetch(`${fleet.url('gateway')}/healthz`)).status).toBe(200);
   });
 });
 

@@ -38,8 +38,6 @@ export function describeTlsFailure(code: string | undefined, fallback: string): 
       return 'the peer does not speak TLS 1.2 or later';
     case 'ERR_SSL_NO_SHARED_CIPHER':
       return 'the peer offered no accepted cipher suite';
-    case 'ERR_FLEET_PEER_IDENTITY':
-      return fallback;
     default:
       return fallback;
   }

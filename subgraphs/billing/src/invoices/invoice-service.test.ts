@@ -73,7 +73,8 @@ describe.each(engines)('billing metering and invoicing with audit, on $engine', 
           },
         );
         const found = read.data?._entities[0]?.usage;
-        return found?.devices === 2 ? found : undefined;
+        // Both devices metered, and their days counted (the two land in separate steps).
+        return found?.devices === 2 && found.deviceDays === daysSoFar + 1 ? found : undefined;
       });
       expect(usage).toEqual({ month: now.toISOString().slice(0, 7), deviceDays: daysSoFar + 1, devices: 2 });
 
