@@ -3,10 +3,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFederation, SUBGRAPH_NAMES, type Federation, type ServiceName } from '@fleet/launcher';
+import {
+  CertificateDirectory,
+  startFederation,
+  SUBGRAPH_NAMES,
+  type Federation,
+  type ServiceName,
+} from '@fleet/launcher';
 import type { Secrets } from '@fleet/launcher';
 import { Agent, fetch as undiciFetch, type RequestInfo, type RequestInit, type Response } from 'undici';
-import { createLogger, MutualTls } from '@fleet/service-kit';
+import { createLogger, type MutualTls } from '@fleet/service-kit';
 import { createServiceDatabases, type ServiceDatabase } from './postgres.js';
 import type { SubgraphName } from '@fleet/launcher';
 
@@ -123,30 +129,13 @@ export async function startTestFederation(options: TestFederationOptions): Promi
   const agent = new Agent({ connect: { ca } });
   const fetch = (input: RequestInfo, init: RequestInit = {}) =>
     undiciFetch(input, { ...init, dispatcher: agent });
-  const pkiFile = (name: string) => join(dataDir, 'pki', name);
-  const tlsEnv = (service: ServiceName): Record<string, string> => {
-    const prefix = `${service.toUpperCase()}_`;
-    return {
-      [`${prefix}MTLS_CERT_FILE`]: pkiFile(`${service}.crt`),
-      [`${prefix}MTLS_KEY_FILE`]: pkiFile(`${service}.key`),
-      [`${prefix}MTLS_CA_FILE`]: federation.caFile,
-      ...(service === 'gateway'
-        ? { GATEWAY_TLS_CERT_FILE: pkiFile('edge.crt'), GATEWAY_TLS_KEY_FILE: pkiFile('edge.key') }
-        : {}),
-    };
-  };
+  const certificates = new CertificateDirectory(join(dataDir, 'pki'));
+  const tlsLogger = createLogger({ service: 'test', level: 'silent' });
   const sides = new Map<ServiceName, MutualTls>();
   const serviceTls = (service: ServiceName): MutualTls => {
     let side = sides.get(service);
     if (!side) {
-      side = new MutualTls({
-        service,
-        certFile: pkiFile(`${service}.crt`),
-        keyFile: pkiFile(`${service}.key`),
-        caFile: federation.caFile,
-        reloadMs: 60_000,
-        logger: createLogger({ service: `test-${service}`, level: 'silent' }),
-      });
+      side = certificates.mutualTls(service, tlsLogger);
       sides.set(service, side);
     }
     return side;
@@ -200,7 +189,7 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     ca,
     fetch,
     serviceTls,
-    tlsEnv,
+    tlsEnv: (service) => certificates.variables(service),
     graphql,
     asAdmin,
     admin,

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreatePki } from '@fleet/internal-pki';
 import { Agent } from 'undici';
-import { createLogger, MutualTls } from '@fleet/service-kit';
+import { CertificateDirectory } from '@fleet/launcher/certificates';
+import { createLogger, type MutualTls } from '@fleet/service-kit';
 
 export const TEST_SERVICES = ['gateway', 'aaa', 'devices', 'billing', 'audit'] as const;
 export type TestService = (typeof TEST_SERVICES)[number];
@@ -41,40 +42,20 @@ async function create(): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'fleet-pki-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const pki = await loadOrCreatePki(dir, TEST_SERVICES, { edgeNames: ['localhost', '127.0.0.1'] });
-  const caFile = join(dir, 'ca.crt');
+  const certificates = new CertificateDirectory(dir);
   const edgeClient = new Agent({ connect: { ca: pki.caCertificatePem } });
+  const logger = createLogger({ service: 'test', level: 'silent' });
   const sides = new Map<TestService, MutualTls>();
-  const files = (service: TestService) => ({
-    certFile: join(dir, `${service}.crt`),
-    keyFile: join(dir, `${service}.key`),
-    caFile,
-  });
   return {
     dir,
-    caFile,
+    caFile: certificates.caFile,
     ca: pki.caCertificatePem,
     edgeClient,
-    env(service) {
-      const prefix = `${service.toUpperCase()}_`;
-      const { certFile, keyFile } = files(service);
-      return {
-        [`${prefix}MTLS_CERT_FILE`]: certFile,
-        [`${prefix}MTLS_KEY_FILE`]: keyFile,
-        [`${prefix}MTLS_CA_FILE`]: caFile,
-        ...(service === 'gateway'
-          ? { GATEWAY_TLS_CERT_FILE: join(dir, 'edge.crt'), GATEWAY_TLS_KEY_FILE: join(dir, 'edge.key') }
-          : {}),
-      };
-    },
+    env: (service) => certificates.variables(service),
     tls(service) {
       let side = sides.get(service);
       if (!side) {
-        side = new MutualTls({
-          service,
-          ...files(service),
-          reloadMs: 60_000,
-          logger: createLogger({ service: `test-${service}`, level: 'silent' }),
-        });
+        side = certificates.mutualTls(service, logger);
         sides.set(service, side);
       }
       return side;

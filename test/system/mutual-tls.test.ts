@@ -278,7 +278,7 @@ describe('mutual TLS between the processes', () => {
       const expected = new X509Certificate(renewed.edge!.certificatePem).serialNumber;
       expect(expected).not.toBe(before);
       await expect.poll(() => servedSerial(fleet), { timeout: 10_000 }).toBe(expected);
-      expect(gatewayLog(fleet, 0, 'took up a new certificate').length).toBeGreaterThan(0);
+      await expect.poll(() => gatewayLog(fleet, 0, 'took up a new certificate').length).toBeGreaterThan(0);
       expect((await fleet.fetch(`${fleet.url('gateway')}/healthz`)).status).toBe(200);
     });
   });

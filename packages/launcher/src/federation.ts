@@ -9,7 +9,7 @@ import type { InitialAdmin } from '@fleet/aaa';
 import type { ReadyMessage } from '@fleet/service-kit';
 import { DEFAULT_ROUTER_NETWORKS } from '@fleet/devices';
 import { Agent, fetch } from 'undici';
-import { keepCertificates, RENEWAL_CHECK_MS, type FederationCertificates } from './certificates.js';
+import { keepCertificates, RENEWAL_CHECK_MS, type CertificateDirectory } from './certificates.js';
 import { loadOrCreateSecrets, type PairName, type Secrets } from './secrets.js';
 
 export const SUBGRAPH_NAMES = ['aaa', 'devices', 'billing', 'audit'] as const;
@@ -322,20 +322,17 @@ function serviceDefaults(
   prefix: string,
   dataDir: string,
   secrets: Secrets,
-  certificates: FederationCertificates,
+  certificates: CertificateDirectory,
   urlOf: (service: ServiceName) => string,
 ): Record<string, string> {
   const key = (pair: PairName): string => secrets[pair];
   const defaults: Record<string, string> = {
     [`${prefix}PORT`]: String(DEFAULT_PORTS[service]),
-    // Its own certificate of the internal authority, and that authority alone to check peers by.
-    [`${prefix}MTLS_CERT_FILE`]: certificates.certFile(service),
-    [`${prefix}MTLS_KEY_FILE`]: certificates.keyFile(service),
-    [`${prefix}MTLS_CA_FILE`]: certificates.caFile,
+    // Its own certificate of the internal authority, and that authority alone to check peers by;
+    // for the gateway, its edge certificate too.
+    ...certificates.variables(service),
   };
   if (service === 'gateway') {
-    defaults.GATEWAY_TLS_CERT_FILE = certificates.edgeCertFile;
-    defaults.GATEWAY_TLS_KEY_FILE = certificates.edgeKeyFile;
     defaults.GATEWAY_TOKEN_KEYS = secrets['token-keys'];
     for (const subgraph of SUBGRAPH_NAMES) {
       const upper = subgraph.toUpperCase();

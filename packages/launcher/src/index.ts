@@ -13,3 +13,4 @@ export { configurationTable, CONFIGURATION } from './config-table.js';
 export { forEachBounded } from './bounded-concurrency.js';
 export { callGateway, GatewayError } from './demo/gateway-client.js';
 export { trustGatewayCertificate } from './gateway-trust.js';
+export { CertificateDirectory } from './certificates.js';
