@@ -80,15 +80,18 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
     } finally {
       await fleet.startService('audit');
     }
+    const expected = [tenantId, ...deviceIds];
+    // Other services' events (a session, a plan) may land at any time: only these are counted.
+    const ofThese = (seen: Awaited<ReturnType<typeof allEvents>>) =>
+      seen.filter((e) => expected.includes(e.aggregateId));
     const events = await eventually(async () => {
       const seen = await allEvents();
-      const expected = [tenantId, ...deviceIds];
       return expected.every((id) => seen.some((e) => e.aggregateId === id)) ? seen : undefined;
     }, 30_000);
     // Give a redelivery, were one to happen, the time to arrive before counting.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const final = await allEvents();
-    expect(final).toHaveLength(events.length);
+    expect(ofThese(final)).toHaveLength(ofThese(events).length);
     for (const id of deviceIds) {
       expect(final.filter((e) => e.aggregateId === id)).toEqual([
         { id: expect.any(String), type: 'device.created', aggregateId: id, sequence: 1 },
@@ -98,7 +101,8 @@ describe.each(await engineMatrix())('durability on $engine', ({ engine, enabled 
     const verified = await fleet.asAdmin<{ verifyAuditLog: { ok: boolean; checked: number } }>(
       '{ verifyAuditLog { ok checked } }',
     );
-    expect(verified.data!.verifyAuditLog).toEqual({ ok: true, checked: final.length });
+    expect(verified.data!.verifyAuditLog.ok).toBe(true);
+    expect(verified.data!.verifyAuditLog.checked).toBeGreaterThanOrEqual(final.length);
   });
 
   it.runIf(enabled)('keeps each service’s data in its own database only', async () => {

@@ -38,11 +38,11 @@ async function start(): Promise<void> {
     };
     process.on('SIGINT', () => void shutdown(0));
     process.on('SIGTERM', () => void shutdown(0));
-    process.stdout.write(`\nThe gateway is ready at ${federation.gatewayUrl}\n`);
-    if (federation.gatewayUrl.startsWith('https:'))
-      process.stdout.write(
-        `Its certificate is signed by the federation's own authority: trust ${federation.caFile} (curl --cacert ${federation.caFile} …).\n`,
-      );
+    // One write: whoever reads the ready line reads where the authority is with it.
+    const trust = federation.gatewayUrl.startsWith('https:')
+      ? `Its certificate is signed by the federation's own authority: trust ${federation.caFile} (curl --cacert ${federation.caFile} …).\n`
+      : '';
+    process.stdout.write(`\nThe gateway is ready at ${federation.gatewayUrl}\n${trust}`);
     if (federation.initialAdmin) process.stdout.write(initialAdminNotice(federation.initialAdmin));
     process.stdout.write('Press Ctrl-C to stop.\n\n');
   } catch (error) {
