@@ -31,7 +31,7 @@ import { sendAuthenticationRefusal } from './authentication/authentication-refus
 import { Authenticator } from './authentication/authenticator.js';
 import { clientAddressOf } from './authentication/client-address.js';
 import { RevocationFeed } from './authentication/revocation-feed.js';
-import { subgraphEndpoints, type GatewayConfig, type SubgraphEndpoint, type SubgraphName } from './config.js';
+import { subgraphEndpoints, type GatewayConfig, type SubgraphEndpoint } from './config.js';
 import { edgeTlsFromConfig } from './edge/edge-tls.js';
 import { operationLimitsRule, withLimitCode } from './operation-limits/index.js';
 import {
@@ -75,6 +75,11 @@ export interface GatewayOptions {
    * signing stay), to measure what they cost.
    */
   unprotected?: boolean;
+  /**
+   * For the peer-comparison benchmark only, and not reachable from configuration: subgraphs the
+   * supergraph names beyond the platform's own (each with its URL and signing key).
+   */
+  extraSubgraphs?: Record<string, Omit<SubgraphEndpoint, 'tls'>>;
 }
 
 /**
@@ -96,6 +101,8 @@ export async function startGateway(
     AUDIT_URL: config.AUDIT_URL,
   });
   const endpoints = subgraphEndpoints(config, tls);
+  const planned: Record<string, SubgraphEndpoint> = { ...endpoints };
+  for (const [name, extra] of Object.entries(options.extraSubgraphs ?? {})) planned[name] = { ...extra, tls };
   const aaa = aaaEndpoint(config.AAA_URL, config.KEY_AAA, tls);
   const revocations = new RevocationFeed({
     aaa,
@@ -143,7 +150,7 @@ export async function startGateway(
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphFromFile(config.SUPERGRAPH_PATH, logger),
     buildService: ({ name }) => {
-      const endpoint = endpoints[name as SubgraphName] as SubgraphEndpoint | undefined;
+      const endpoint = planned[name];
       if (!endpoint) throw new Error(`The supergraph names a subgraph this gateway has no key for: ${name}`);
       const source = new SignedDataSource({
         name,

@@ -3,6 +3,7 @@ export {
   gatewayConfigSpec,
   SUBGRAPHS,
   type GatewayConfig,
+  type SubgraphEndpoint,
   type SubgraphName,
 } from './config.js';
 export { startGateway, type GatewayOptions } from './gateway-server.js';
