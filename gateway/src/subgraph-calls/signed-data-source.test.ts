@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeKey, generateKey } from '@fleet/request-signing';
-import { ANONYMOUS, createLogger } from '@fleet/service-kit';
+import { ANONYMOUS, createLogger, encodePrincipal } from '@fleet/service-kit';
 import type { GatewayContext } from '../gateway-context.js';
 import { SignedDataSource } from './signed-data-source.js';
 
@@ -18,11 +18,21 @@ function subgraph(): Server {
         setTimeout(() => res.end('{"data":{"slow":true}}'), 2_000).unref();
         return;
       }
+      if (query.includes('refused')) {
+        res.statusCode = 401;
+        res.end('{"errors":[{"message":"bad signature"}]}');
+        return;
+      }
+      if (query.includes('html')) {
+        res.setHeader('content-type', 'text/html');
+        res.end('<p>not GraphQL</p>');
+        return;
+      }
       if (query.includes('huge')) {
         res.end(JSON.stringify({ data: { huge: 'x'.repeat(100_000) } }));
         return;
       }
-      res.end(JSON.stringify({ data: { fine: true, deadline: req.headers['x-fleet-deadline'] ?? null } }));
+      res.end(JSON.stringify({ data: { fine: true, deadline: req.headers['x-fleet-deadline'] ?? null, principal: req.headers['x-fleet-principal'] ?? null } }));
     });
   });
 }
@@ -68,7 +78,18 @@ describe('calls to a subgraph', () => {
 
   it('answers within its limits, without telling the subgraph the deadline', async () => {
     const answer = await call('{ fine }');
-    expect(answer.data).toEqual({ fine: true, deadline: null });
+    expect(answer.data).toEqual({ fine: true, deadline: null, principal: encodePrincipal(ANONYMOUS) });
+  });
+
+  it('fails a call the subgraph refuses, with the refusal’s code', async () => {
+    await expect(call('{ refused }')).rejects.toMatchObject({
+      message: 'devices answered 401',
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
+  });
+
+  it('fails an answer that is not JSON', async () => {
+    await expect(call('{ html }')).rejects.toThrow(/text\/html, not JSON/);
   });
 
   it('fails a call that outlives its timeout', async () => {
