@@ -5,6 +5,7 @@ import {
   type FragmentDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { DocumentMemo } from '../documents/document-memo.js';
 
 /**
  * The only root fields a caller without credentials may select: signing in, refreshing a
@@ -54,7 +55,17 @@ export function selectsSignIn(document: DocumentNode, operationName: string | nu
 function rootFieldsOf(
   document: DocumentNode,
   operationName: string | null | undefined,
-): string[] | undefined {
+): readonly string[] | undefined {
+  return rootFields.get([document], operationName ?? '', () => readRootFields(document, operationName));
+}
+
+/** Per document and operation name: its root fields. */
+const rootFields = new DocumentMemo<readonly string[] | undefined>();
+
+function readRootFields(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): readonly string[] | undefined {
   const operation = getOperationAST(document, operationName);
   if (!operation) return undefined;
   const rootType = ROOT_TYPES[operation.operation];

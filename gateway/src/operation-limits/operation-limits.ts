@@ -9,6 +9,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { integer, type ConfigOf } from '@fleet/service-kit';
+import { DocumentMemo } from '../documents/document-memo.js';
 import { operationShape, type OperationShape } from './operation-shape.js';
 
 /** Read with the prefix GATEWAY_. */
@@ -113,9 +114,13 @@ export function operationLimitsRule(config: OperationLimitConfig): ValidationRul
   });
 }
 
+/** Per document, operation, hints and variables: the estimated cost. */
+const costs = new DocumentMemo<number>();
+
 /**
  * The operation's estimated cost, with the request's variables (sizes may come from them); throws
  * the COST_LIMIT error past the limit. Call it once the operation is resolved, before planning.
+ * The walk is done once per document, operation and variables (as JSON).
  */
 export function checkCost(
   schema: GraphQLSchema,
@@ -125,7 +130,11 @@ export function checkCost(
   config: OperationLimitConfig,
   hints: CostHints,
 ): number {
-  const { cost } = shapeOf(schema, document, operation, config, variables, hints);
+  const cost = costs.get(
+    [config, hints, schema, document, operation],
+    variables === undefined ? '' : JSON.stringify(variables),
+    () => shapeOf(schema, document, operation, config, variables, hints).cost,
+  );
   if (cost > config.MAX_COST) {
     throw new GraphQLError(`The operation would cost too much: more than ${config.MAX_COST}`, {
       extensions: { code: 'COST_LIMIT', http: { status: 400 } },

@@ -91,7 +91,7 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new Error(`${this.#options.name} answered JSON that is not a GraphQL response`);
     }
-    return parsed as SubgraphResponse;
+    return parsed;
   }
 
   async close(): Promise<void> {
