@@ -77,9 +77,9 @@ export interface GatewayOptions {
   unprotected?: boolean;
   /**
    * For the peer-comparison benchmark only, and not reachable from configuration: subgraphs the
-   * supergraph names beyond the platform's own (each with its URL and signing key).
+   * supergraph names beyond the platform's own (each with its URL, signing key and TLS).
    */
-  extraSubgraphs?: Record<string, Omit<SubgraphEndpoint, 'tls'>>;
+  extraSubgraphs?: Record<string, SubgraphEndpoint>;
 }
 
 /**
@@ -101,8 +101,7 @@ export async function startGateway(
     AUDIT_URL: config.AUDIT_URL,
   });
   const endpoints = subgraphEndpoints(config, tls);
-  const planned: Record<string, SubgraphEndpoint> = { ...endpoints };
-  for (const [name, extra] of Object.entries(options.extraSubgraphs ?? {})) planned[name] = { ...extra, tls };
+  const planned: Record<string, SubgraphEndpoint> = { ...endpoints, ...options.extraSubgraphs };
   const aaa = aaaEndpoint(config.AAA_URL, config.KEY_AAA, tls);
   const revocations = new RevocationFeed({
     aaa,
