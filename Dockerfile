@@ -91,4 +91,4 @@ RUN mkdir -p /var/lib/fleet/aaa /var/lib/fleet/devices /var/lib/fleet/audit /var
 
 USER node
 EXPOSE 4000 4101 4102 4103 4104
-CMD ["node", "gateway/dist/main.js"]
+CMD ["node", "--max-semi-space-size=64", "gateway/dist/main.js"]

@@ -30,6 +30,15 @@ export const DEFAULT_SUBGRAPH_PORTS: Record<SubgraphName, number> = {
   audit: 4104,
 };
 
+/**
+ * Node's options for the gateway's process, as `npm start` and the container run it. A young
+ * generation of 64 MB (V8's default is a quarter of that): requests in flight hold their subgraph
+ * answers and merged results for a few milliseconds each, and in a smaller one they outlive their
+ * collections and are copied to the old generation. Measured on the peer benchmark: about a sixth
+ * less CPU per request, for up to about 100 MB more resident memory under load (bench/README.md).
+ */
+export const GATEWAY_NODE_OPTIONS = '--max-semi-space-size=64';
+
 export const DEFAULT_SUPERGRAPH_PATH = fileURLToPath(new URL('../supergraph.graphql', import.meta.url));
 
 function subgraphUrl(name: SubgraphName) {

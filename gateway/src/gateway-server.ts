@@ -14,6 +14,7 @@ import {
   createHttpServer,
   executeGraphQL,
   HttpError,
+  lazyChild,
   listen,
   maskError,
   mutualTlsFromConfig,
@@ -291,11 +292,19 @@ export async function startGateway(
     const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
     res.setHeader('x-request-id', requestId);
     const body = req.method === 'POST' ? await readBody(req, config.MAX_BODY_BYTES) : Buffer.alloc(0);
-    const requestLogger = logger.child({ requestId });
     const started = performance.now();
+    // One line per request, at its end; a child logger for the request only if something logs.
+    let caller: Record<string, string> = {};
     res.once('finish', () => {
-      requestLogger.info(
-        { method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) },
+      logger.info(
+        {
+          requestId,
+          ...caller,
+          method: req.method,
+          path,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
         'request',
       );
     });
@@ -303,20 +312,21 @@ export async function startGateway(
     if (!authentication.ok) {
       // The reason and the kind of credential, never the credential itself.
       const level = authentication.status === 503 ? 'warn' : 'info';
-      requestLogger[level](
-        { reason: authentication.reason, credential: authentication.credential },
+      logger[level](
+        { requestId, reason: authentication.reason, credential: authentication.credential },
         'refused the request credentials',
       );
       sendAuthenticationRefusal(res, authentication.status);
       return;
     }
     const { principal, trustedDocuments } = authentication;
+    caller = callerOf(principal);
     const context: GatewayContext = {
       principal,
       trustedDocuments,
       deadline: Date.now() + config.REQUEST_DEADLINE_MS,
       requestId,
-      logger: requestLogger.child(callerOf(principal)),
+      logger: lazyChild(logger, { requestId, ...caller }),
       clientAddress,
       quotas: admission.quotas,
     };

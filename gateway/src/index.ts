@@ -1,5 +1,6 @@
 export {
   DEFAULT_SUPERGRAPH_PATH,
+  GATEWAY_NODE_OPTIONS,
   gatewayConfigSpec,
   SUBGRAPHS,
   type GatewayConfig,

@@ -32,7 +32,15 @@ function subgraph(): Server {
         res.end(JSON.stringify({ data: { huge: 'x'.repeat(100_000) } }));
         return;
       }
-      res.end(JSON.stringify({ data: { fine: true, deadline: req.headers['x-fleet-deadline'] ?? null, principal: req.headers['x-fleet-principal'] ?? null } }));
+      res.end(
+        JSON.stringify({
+          data: {
+            fine: true,
+            deadline: req.headers['x-fleet-deadline'] ?? null,
+            principal: req.headers['x-fleet-principal'] ?? null,
+          },
+        }),
+      );
     });
   });
 }
@@ -98,6 +106,12 @@ describe('calls to a subgraph', () => {
 
   it('fails a call once the request’s deadline has passed', async () => {
     await expect(call('{ fine }', Date.now() - 1)).rejects.toThrow(/deadline/);
+  });
+
+  it('fails a call the request’s deadline cuts short', async () => {
+    await expect(call('{ slow }', Date.now() + 100)).rejects.toThrow(
+      /deadline passed while devices was answering/,
+    );
   });
 
   it('refuses an answer larger than the limit', async () => {

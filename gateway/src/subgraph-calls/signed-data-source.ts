@@ -42,6 +42,10 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
       connections: 64,
       pipelining: 1,
       keepAliveTimeout: 30_000,
+      // A call's own limits are the pool's: no timer and no signal of its own per call.
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      maxResponseSize: options.maxResponseBytes,
       ...(options.tls ? { connect: options.tls.connector(options.name) } : {}),
     });
     this.#path = target.pathname + target.search;
@@ -52,11 +56,8 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     const { query, variables, operationName, extensions } = options.request;
     if (!query) throw new Error('Missing query');
     // Health checks and schema loads carry no request context: they are the gateway's own.
-    const context: Partial<GatewayContext> = options.context;
-    const deadline = context.deadline;
-    // Each call ends at its own timeout or at the request's deadline, whichever comes first.
-    const timeoutMs = Math.min(this.#options.timeoutMs, deadline === undefined ? Infinity : deadline - Date.now());
-    if (!(timeoutMs > 0)) {
+    const call = callOf(options.context);
+    if (call.deadline !== undefined && Date.now() >= call.deadline) {
       throw new Error(`The request's deadline passed before ${this.#options.name} was called`);
     }
     const body = JSON.stringify({ query, variables, operationName, extensions });
@@ -67,19 +68,33 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
       method: 'POST',
       path: this.#path,
       body,
-      principal: context.principal ? encodePrincipal(context.principal) : '',
-      requestId: context.requestId ?? randomUUID(),
-      clientAddress: context.clientAddress ?? '',
+      principal: call.principal,
+      requestId: call.requestId,
+      clientAddress: call.clientAddress,
       now: Date.now(),
     });
-    const response = await this.#pool.request({
-      path: this.#path,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', ...signed },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await readLimited(response.body, this.#options.maxResponseBytes, this.#options.name);
+    let response;
+    let text;
+    try {
+      response = await this.#pool.request({
+        path: this.#path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...signed },
+        body,
+        signal: call.signal,
+      });
+      text = await response.body.text();
+    } catch (error) {
+      if (call.signal?.aborted) {
+        throw new Error(`The request's deadline passed while ${this.#options.name} was answering`);
+      }
+      if ((error as { code?: unknown }).code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+        throw new Error(
+          `${this.#options.name} answered with more than ${this.#options.maxResponseBytes} bytes`,
+        );
+      }
+      throw error;
+    }
     if (response.statusCode < 200 || response.statusCode > 299) {
       throw refusal(response.statusCode, this.#options.name);
     }
@@ -107,22 +122,31 @@ function refusal(status: number, subgraph: string): GraphQLError {
   });
 }
 
-/** Reads an answer as text, refusing (and dropping the connection) past `maxBytes`. */
-async function readLimited(
-  body: AsyncIterable<Buffer> & { destroy(error?: Error): void },
-  maxBytes: number,
-  subgraph: string,
-): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    length += chunk.length;
-    if (length > maxBytes) {
-      const error = new Error(`${subgraph} answered with more than ${maxBytes} bytes`);
-      body.destroy(error);
-      throw error;
-    }
-    chunks.push(chunk);
+/** What every subgraph call of one request signs and obeys alike, worked out at its first call. */
+interface RequestCall {
+  principal: string;
+  requestId: string;
+  clientAddress: string;
+  /** The request's deadline (milliseconds since the epoch); undefined for the gateway's own calls. */
+  deadline: number | undefined;
+  /** Aborts at the deadline. */
+  signal: AbortSignal | undefined;
+}
+
+const calls = new WeakMap<object, RequestCall>();
+
+function callOf(context: Partial<GatewayContext>): RequestCall {
+  let call = calls.get(context);
+  if (!call) {
+    const deadline = context.deadline;
+    call = {
+      principal: context.principal ? encodePrincipal(context.principal) : '',
+      requestId: context.requestId ?? randomUUID(),
+      clientAddress: context.clientAddress ?? '',
+      deadline,
+      signal: deadline === undefined ? undefined : AbortSignal.timeout(Math.max(0, deadline - Date.now())),
+    };
+    calls.set(context, call);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return call;
 }

@@ -26,7 +26,7 @@ export function configurationTable(): string {
     '| variable | default | meaning |',
     '| --- | --- | --- |',
     '| `FLEET_DATA_DIR` | `.data` | Where `npm start` keeps the embedded databases and the generated keys. |',
-    "| `<SERVICE>_NODE_OPTIONS` | — | Node.js options for that service's process under `npm start`, e.g. `DEVICES_NODE_OPTIONS=--max-old-space-size=256`: V8 grows its heap well ahead of what is live, and a limit sized to the fleet a process serves keeps its memory near what it uses. |",
+    "| `<SERVICE>_NODE_OPTIONS` | — (gateway: `--max-semi-space-size=64`) | Node.js options for that service's process under `npm start`, e.g. `DEVICES_NODE_OPTIONS=--max-old-space-size=256`: V8 grows its heap well ahead of what is live, and a limit sized to the fleet a process serves keeps its memory near what it uses. The gateway's default young generation saves it about a sixth of its CPU per request (bench/README.md). |",
   ];
   for (const { prefix, spec } of CONFIGURATION) {
     for (const [key, variable] of Object.entries(spec)) {

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import type { InitialAdmin } from '@fleet/aaa';
 import type { ReadyMessage } from '@fleet/service-kit';
 import { DEFAULT_ROUTER_NETWORKS } from '@fleet/devices';
+import { GATEWAY_NODE_OPTIONS } from '@fleet/gateway';
 import { Agent, fetch } from 'undici';
 import { keepCertificates, RENEWAL_CHECK_MS, type CertificateDirectory } from './certificates.js';
 import { loadOrCreateSecrets, type PairName, type Secrets } from './secrets.js';
@@ -333,6 +334,7 @@ function serviceDefaults(
     ...certificates.variables(service),
   };
   if (service === 'gateway') {
+    defaults.GATEWAY_NODE_OPTIONS = GATEWAY_NODE_OPTIONS;
     defaults.GATEWAY_TOKEN_KEYS = secrets['token-keys'];
     for (const subgraph of SUBGRAPH_NAMES) {
       const upper = subgraph.toUpperCase();
