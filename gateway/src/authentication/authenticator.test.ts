@@ -4,7 +4,7 @@ import {
   parseTokenKeyRing,
   type TokenKeyRing,
 } from '@fleet/access-tokens';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ApiKeyCheck } from './api-key-verifier.js';
 import { Authenticator } from './authenticator.js';
 
@@ -60,6 +60,38 @@ describe('authentication', () => {
       ok: false,
       status: 401,
       reason: 'session-revoked',
+    });
+  });
+
+  describe('of a token it has seen before', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('refuses it once its session is revoked', async () => {
+      const revokedSessions: string[] = [];
+      const { instance } = authenticator({ revokedSessions });
+      const { token } = await issueAccessToken(ring, subject);
+      expect(await instance.authenticate(bearer(token))).toMatchObject({ ok: true });
+      revokedSessions.push('s1');
+      expect(await instance.authenticate(bearer(token))).toMatchObject({
+        ok: false,
+        status: 401,
+        reason: 'session-revoked',
+      });
+    });
+
+    it('refuses it once it has expired', async () => {
+      const { instance } = authenticator();
+      const { token, expiresAt } = await issueAccessToken(ring, subject);
+      expect(await instance.authenticate(bearer(token))).toMatchObject({ ok: true });
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(expiresAt.getTime() + 1_000);
+      expect(await instance.authenticate(bearer(token))).toMatchObject({
+        ok: false,
+        status: 401,
+        reason: 'token-expired',
+      });
     });
   });
 
