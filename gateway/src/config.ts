@@ -131,6 +131,10 @@ export const gatewayConfigSpec = {
     min: 65_536,
     max: 268_435_456,
   }),
+  REQUEST_MERGING: boolean({
+    doc: 'Identical queries in flight at once from one caller (same principal, document, operation name and variables) share one execution; each still passes every check and is charged in full.',
+    default: true,
+  }),
   ...operationLimitConfigSpec,
   ...rateLimitConfigSpec,
   ...subscriptionConfigSpec,

@@ -43,6 +43,7 @@ import {
   refusalHeaders,
   type Admission,
 } from './rate-limits/index.js';
+import { mergingGateway } from './request-merging/index.js';
 import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
 import { callerOf, type GatewayContext } from './gateway-context.js';
 import { enrollmentForward } from './enrollment/enrollment-endpoint.js';
@@ -202,7 +203,7 @@ export async function startGateway(
     keepAliveMs: config.SUBSCRIPTION_KEEPALIVE_MS,
   });
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: config.REQUEST_MERGING ? mergingGateway(gateway) : gateway,
     introspection: development,
     csrfPrevention: true,
     // The process's own shutdown stops this server, after the HTTP server has drained.
