@@ -12,11 +12,23 @@ export interface TcpRecorder {
   close(): Promise<void>;
 }
 
+export interface TcpRecorderOptions {
+  /**
+   * How long to hold each chunk of the server's answers, from when it arrived, before relaying it
+   * (read per chunk; 0 relays at once): a slow server, for as long as a test wants one. Order is kept.
+   */
+  replyDelayMs?: () => number;
+}
+
 /**
  * A relay on loopback that forwards every connection to `targetPort` and keeps what crosses it
  * both ways: what a capture of the traffic between two processes would see.
  */
-export async function startTcpRecorder(targetPort: number): Promise<TcpRecorder> {
+export async function startTcpRecorder(
+  targetPort: number,
+  options: TcpRecorderOptions = {},
+): Promise<TcpRecorder> {
+  const replyDelayMs = options.replyDelayMs ?? (() => 0);
   const connections: RecordedConnection[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -35,12 +47,22 @@ export async function startTcpRecorder(targetPort: number): Promise<TcpRecorder>
       recorded.toServer.push(chunk);
       upstream.write(chunk);
     });
+    // The answers to the client, in order, each held from when it arrived.
+    let replies = Promise.resolve();
+    const toClient = (send: () => void) => {
+      const due = Date.now() + replyDelayMs();
+      replies = replies.then(async () => {
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        send();
+      });
+    };
     upstream.on('data', (chunk: Buffer) => {
       recorded.toClient.push(chunk);
-      client.write(chunk);
+      toClient(() => client.write(chunk));
     });
     client.on('end', () => upstream.end());
-    upstream.on('end', () => client.end());
+    upstream.on('end', () => toClient(() => client.end()));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
