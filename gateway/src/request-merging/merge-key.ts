@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { encodePrincipal } from '@fleet/service-kit';
-import { Kind, visit, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  Kind,
+  OperationTypeNode,
+  visit,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { GatewayContext } from '../gateway-context.js';
 import { canonicalJson } from './canonical-json.js';
 
@@ -33,7 +40,7 @@ const trustedDocumentIds = new WeakMap<ReadonlySet<string>, string>();
  * document's hash, the operation's name and the variables as canonical JSON.
  */
 export function mergeKeyOf(request: MergeableRequest): string | null {
-  if (request.operation.operation !== 'query') return null;
+  if (request.operation.operation !== OperationTypeNode.QUERY) return null;
   if (usesIncrementalDelivery(request.document)) return null;
   const { context } = request;
   return canonicalJson([
