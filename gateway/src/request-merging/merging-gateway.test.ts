@@ -82,7 +82,13 @@ async function mergingServer() {
   let nextRequest = 0;
   const run = (
     query: string,
-    options: { principal?: Principal; variables?: Record<string, unknown>; deadlineMs?: number } = {},
+    options: {
+      principal?: Principal;
+      variables?: Record<string, unknown>;
+      deadlineMs?: number;
+      trustedDocuments?: ReadonlySet<string>;
+      clientAddress?: string;
+    } = {},
   ) => {
     const requestId = `r${++nextRequest}`;
     const logger = createLogger({
@@ -104,9 +110,9 @@ async function mergingServer() {
             requestId,
             quotas: [],
             logger,
-            trustedDocuments: null,
+            trustedDocuments: options.trustedDocuments ?? null,
             deadline: Date.now() + (options.deadlineMs ?? 60_000),
-            clientAddress: '127.0.0.1',
+            clientAddress: options.clientAddress ?? '127.0.0.1',
           },
         },
       )
@@ -185,6 +191,21 @@ describe('request merging', () => {
       requests.map(({ requestId }) => ({ me: requestId })),
     );
     await anonymousAgain.answer;
+    await apollo.stop();
+  });
+
+  it('never merges one API key with and without trusted documents, nor across client addresses', async () => {
+    const { apollo, calls, merged, run, settled } = await mergingServer();
+    const requests = [
+      run('{ me }', { principal: partnerKey }),
+      run('{ me }', { principal: partnerKey, trustedDocuments: new Set(['a'.repeat(64)]) }),
+      run('{ me }', { principal: partnerKey, trustedDocuments: new Set(['b'.repeat(64)]) }),
+      run('{ me }', { principal: partnerKey, clientAddress: '192.0.2.7' }),
+    ];
+    await settled(requests.length, 0);
+    expect(merged).toEqual([]);
+    for (const call of calls) call.resolve(meOf(call.context.requestId));
+    await Promise.all(requests.map(({ answer }) => answer));
     await apollo.stop();
   });
 
