@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@fleet/request-signing';
 import { encodePrincipal } from '@fleet/service-kit';
 import {
   Kind,
@@ -9,7 +10,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import type { GatewayContext } from '../gateway-context.js';
-import { canonicalJson } from './canonical-json.js';
+import { DocumentMemo } from '../documents/document-memo.js';
 
 /** What identifies a request for merging: all of it must be equal for two requests to merge. */
 export interface MergeableRequest {
@@ -54,7 +55,14 @@ export function mergeKeyOf(request: MergeableRequest): string | null {
   ]);
 }
 
+/** Per document: whether it asks for incremental delivery anywhere. */
+const incremental = new DocumentMemo<boolean>();
+
 function usesIncrementalDelivery(document: DocumentNode): boolean {
+  return incremental.get([document], '', () => readsIncrementalDirectives(document));
+}
+
+function readsIncrementalDirectives(document: DocumentNode): boolean {
   let found = false;
   visit(document, {
     [Kind.DIRECTIVE]: (directive) => {
