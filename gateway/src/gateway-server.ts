@@ -43,7 +43,7 @@ import {
   refusalHeaders,
   type Admission,
 } from './rate-limits/index.js';
-import { mergingGateway } from './request-merging/index.js';
+import { mergingGateway, stringifyResult } from './request-merging/index.js';
 import { trustedDocumentsPlugin } from './trusted-documents/trusted-documents-plugin.js';
 import { callerOf, type GatewayContext } from './gateway-context.js';
 import { enrollmentForward } from './enrollment/enrollment-endpoint.js';
@@ -204,6 +204,8 @@ export async function startGateway(
   });
   const apollo = new ApolloServer<GatewayContext>({
     gateway: config.REQUEST_MERGING ? mergingGateway(gateway) : gateway,
+    // Merged requests share one result: its JSON is written once for all of them.
+    ...(config.REQUEST_MERGING ? { stringifyResult } : {}),
     introspection: development,
     csrfPrevention: true,
     // The process's own shutdown stops this server, after the HTTP server has drained.

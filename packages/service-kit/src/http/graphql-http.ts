@@ -37,7 +37,7 @@ export async function executeGraphQL<C extends BaseContext>(
   res.setHeader('cache-control', 'no-store');
   res.setHeader('x-content-type-options', 'nosniff');
   if (response.body.kind === 'complete') {
-    res.end(response.body.string);
+    res.end(encoded(response.body.string));
     return;
   }
   for await (const chunk of response.body.asyncIterator) res.write(chunk);
@@ -56,4 +56,23 @@ function parseJsonBody(headers: HeaderMap, body: Buffer): unknown {
   } catch {
     throw new HttpError(400, 'Malformed JSON in request body');
   }
+}
+
+/** Longest body remembered encoded (characters): a larger one is encoded for its own response. */
+const MAX_REMEMBERED_BODY = 1_048_576;
+let lastBody = '';
+let lastEncoded = Buffer.alloc(0);
+
+/**
+ * A body as UTF-8, encoded once (Node would measure a string for Content-Length and then encode
+ * it). Requests that shared one execution answer with the very same text one after the other
+ * (the gateway's request merging): the last encoding is reused for them.
+ */
+function encoded(body: string): Buffer {
+  if (body.length > MAX_REMEMBERED_BODY) return Buffer.from(body, 'utf8');
+  if (body !== lastBody) {
+    lastBody = body;
+    lastEncoded = Buffer.from(body, 'utf8');
+  }
+  return lastEncoded;
 }

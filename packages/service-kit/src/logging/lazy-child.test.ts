@@ -23,6 +23,9 @@ describe('a lazy child logger', () => {
     }) as typeof parent.child;
     const logger = lazyChild(parent, { userId: 'u1' });
     expect(children).toBe(0);
+    // Below the parent's level (info): nothing is written and no child is made for it.
+    logger.debug({ n: 0 }, 'dropped');
+    expect(children).toBe(0);
     logger.info({ n: 1 }, 'first');
     logger.warn('second');
     expect(children).toBe(1);

@@ -9,9 +9,15 @@ export function lazyChild(parent: Logger, bindings: Record<string, string>): Log
   let child: Logger | undefined;
   return new Proxy({} as Logger, {
     get(_target, property) {
+      // A line below the level would be dropped: it makes no child.
+      if (!child && typeof property === 'string' && property in parent.levels.values) {
+        if (!parent.isLevelEnabled(property)) return doNothing;
+      }
       child ??= parent.child(bindings);
       const value: unknown = Reflect.get(child, property, child);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(child) : value;
     },
   });
 }
+
+function doNothing(): void {}
