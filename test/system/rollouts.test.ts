@@ -68,7 +68,10 @@ const ROLLOUT = `query($id: ID!) { rollout(id: $id) { ${ROLLOUT_FIELDS} } }`;
 const CANCEL = `mutation($id: ID!) { cancelRollout(id: $id) { ${ROLLOUT_FIELDS} } }`;
 const RESUME = `mutation($id: ID!) { resumeRollout(id: $id) { ${ROLLOUT_FIELDS} } }`;
 const ROLLOUTS = 'query($t: ID!) { rollouts(tenantId: $t) { id status } }';
-const DEVICE_JOBS = 'query($d: ID!) { jobs(deviceId: $d) { id } }';
+const DEVICE_JOBS = 'query($d: ID!) { jobs(deviceId: $d) { id status attempts summary } }';
+const APPLY_ONE =
+  'mutation($d: ID!, $t: ID!, $v: JSON) { applyProvisioning(deviceId: $d, templateId: $t, variables: $v) { id } }';
+const JOB = 'query($id: ID!) { job(id: $id) { status } }';
 
 const SPEC = {
   identity: { name: '${site}-${unit}' },
@@ -123,7 +126,12 @@ describe.each(await engineMatrix())('rollouts on $engine', ({ engine, enabled })
     Object.fromEntries(devices[group].map((device, index) => [device.name, { unit: index + 1 }]));
   const identity = (router: number) => routers.routers[router]!.rows('/system/identity')[0]?.name;
   const jobsOf = async (deviceId: string) =>
-    (await fleet.asAdmin<{ jobs: { id: string }[] }>(DEVICE_JOBS, { d: deviceId })).data!.jobs;
+    (
+      await fleet.asAdmin<{ jobs: { id: string; status: string; attempts: number; summary: unknown }[] }>(
+        DEVICE_JOBS,
+        { d: deviceId },
+      )
+    ).data!.jobs;
 
   beforeAll(async () => {
     if (!enabled) return;
@@ -449,17 +457,56 @@ describe.each(await engineMatrix())('rollouts on $engine', ({ engine, enabled })
         `device ${canary!.name} is in rollout ${started.id}, still running`,
       );
 
-      // The canary tries its router again now and then: it is canceled while it waits, not mid-try.
+      // The router now takes connections and never answers: each try of the canary lasts until
+      // it times out. Canceled during one, the job makes no change and ends canceled after it.
+      offline.faults.hang = true;
+      offline.setOffline(false);
       await eventually(async () =>
-        (await rollout(started.id)).jobs[0]?.status === 'waiting' ? true : undefined,
+        (await rollout(started.id)).jobs[0]?.status === 'running' ? true : undefined,
       );
       const canceled = await fleet.asAdmin<{ cancelRollout: Rollout }>(CANCEL, { id: started.id });
       expect(canceled.errors).toBeUndefined();
       expect(canceled.data!.cancelRollout).toMatchObject({ status: 'canceled', reason: 'Canceled' });
-      expect(canceled.data!.cancelRollout.jobs).toMatchObject([
-        { status: 'canceled', error: 'The rollout was canceled' },
-      ]);
-      expect(canceled.data!.cancelRollout.counts).toEqual({ ...zero, devices: 2, canceled: 1, notQueued: 1 });
+      // Mid-try as a rule; if the try ended just before, the job was waiting and is canceled at once.
+      const [answered] = canceled.data!.cancelRollout.jobs;
+      expect(answered).toMatchObject({ error: 'The rollout was canceled' });
+      expect(['running', 'canceled']).toContain(answered!.status);
+      expect(canceled.data!.cancelRollout.counts).toEqual({
+        ...zero,
+        devices: 2,
+        notQueued: 1,
+        [answered!.status]: 1,
+      });
+      const over = await eventually(async () => {
+        const current = await rollout(started.id);
+        return current.jobs[0]?.status === 'canceled' ? current : undefined;
+      });
+      expect(over).toMatchObject({ status: 'canceled', reason: 'Canceled' });
+      expect(over.jobs).toMatchObject([{ status: 'canceled', error: 'The rollout was canceled' }]);
+      expect(over.counts).toEqual({ ...zero, devices: 2, canceled: 1, notQueued: 1 });
+      const [canceledJob] = await jobsOf(canary!.id);
+      expect(canceledJob).toMatchObject({ id: over.jobs[0]!.id, status: 'canceled' });
+      // It made no change: its summary, if its last try got to one, counts none.
+      expect(canceledJob!.summary ?? {}).toEqual({});
+      // Nothing is applied once the router answers again: a job queued after the canceled one
+      // runs on the device, and the canceled one is never tried again.
+      offline.faults.hang = false;
+      const after = await fleet.asAdmin<{ applyProvisioning: { id: string } }>(APPLY_ONE, {
+        d: canary!.id,
+        t: templateId,
+        v: { site: 'after', unit: 1 },
+      });
+      expect(after.errors).toBeUndefined();
+      await eventually(async () => {
+        const { status } = (
+          await fleet.asAdmin<{ job: { status: string } }>(JOB, {
+            id: after.data!.applyProvisioning.id,
+          })
+        ).data!.job;
+        return status === 'succeeded' ? true : undefined;
+      });
+      expect(identity(canary!.router)).toBe('after-1');
+      expect(await jobsOf(canary!.id)).toContainEqual(canceledJob);
       const again = await fleet.asAdmin(CANCEL, { id: started.id });
       expect(again.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'id' });
       expect(again.errors?.[0]?.message).toBe('The rollout is canceled already');
@@ -469,6 +516,7 @@ describe.each(await engineMatrix())('rollouts on $engine', ({ engine, enabled })
       });
       expect(mine.data!.rollouts[0]).toEqual({ id: started.id, status: 'canceled' });
     } finally {
+      offline.faults.hang = false;
       offline.setOffline(false);
     }
   });

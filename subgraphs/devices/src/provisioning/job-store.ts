@@ -147,6 +147,47 @@ export class JobStore {
   }
 
   /**
+   * Cancels, in the caller's transaction, every unfinished job of a rollout: those not yet
+   * running at once, a running one before its next change or at the end of its try.
+   */
+  async cancelAllIn(trx: Transaction<DevicesDatabase>, rolloutId: string, error: string): Promise<void> {
+    await this.#cancelIn(trx, { rolloutId }, { kind: 'system', id: null }, error);
+  }
+
+  /**
+   * Cancels the unfinished jobs of one job id or of a rollout, with their events: a queued or
+   * waiting job ends now; a running one is asked to stop, which its worker sees before its next
+   * change and at the end of its try. One statement, so that a job the worker takes or puts
+   * back to wait at the same moment is still canceled one way or the other.
+   */
+  async #cancelIn(
+    trx: Transaction<DevicesDatabase>,
+    which: { id: string } | { rolloutId: string },
+    actor: EventActor,
+    error?: string,
+  ): Promise<JobRow[]> {
+    const notStarted = sql<boolean>`status in ('queued', 'waiting')`;
+    const rows = await trx
+      .updateTable('provisioning_job')
+      .set({
+        status: sql<JobStatus>`case when ${notStarted} then 'canceled' else status end`,
+        finished_at: sql<Date | null>`case when ${notStarted} then now() else finished_at end`,
+        cancel_requested: true,
+        ...(error === undefined ? {} : { error }),
+      })
+      .where('id' in which ? 'id' : 'rollout_id', '=', 'id' in which ? which.id : which.rolloutId)
+      .where('status', 'in', ['queued', 'waiting', 'running'])
+      .returningAll()
+      .execute();
+    for (const row of rows) {
+      const type =
+        row.status === 'canceled' ? 'provisioning.job-canceled' : 'provisioning.job-cancel-requested';
+      await this.#record(trx, row, type, actor, error === undefined ? {} : { error });
+    }
+    return rows;
+  }
+
+  /**
    * Takes the oldest job that is due and free: queued, waiting, or running under a lease that
    * ran out; never a second one of a device, nor more than `caps.perTenant` of a tenant or
    * `caps.total` in all, across every process.
@@ -207,7 +248,7 @@ export class JobStore {
     this.#onEvent();
   }
 
-  /** Ends a job; its event carries the summary of what changed. */
+  /** Ends a job, if the worker still holds it (answers whether it did); its event carries the summary of what changed. */
   async finish(
     job: JobRow,
     owner: string,
@@ -216,14 +257,15 @@ export class JobStore {
       summary: JobSummary;
       error?: string;
     },
-  ): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
+  ): Promise<boolean> {
+    const ended = await this.#db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('provisioning_job')
         .set({
           status: outcome.status,
           summary: JSON.stringify(outcome.summary),
-          error: outcome.error ?? null,
+          // A canceled job keeps the error it was canceled with.
+          ...(outcome.status === 'canceled' ? {} : { error: outcome.error ?? null }),
           lease_owner: null,
           lease_until: null,
           finished_at: sql<Date>`now()`,
@@ -244,13 +286,24 @@ export class JobStore {
           },
         );
       }
+      return row !== undefined;
     });
     this.#onEvent();
+    return ended;
   }
 
-  /** Puts a job back to wait for its next attempt (`waiting`: the device is offline). */
-  async reschedule(job: JobRow, owner: string, status: 'queued' | 'waiting', delayMs: number, error: string) {
-    await this.#db
+  /**
+   * Puts a job back to wait for its next attempt (`waiting`: the device is offline), unless it
+   * was asked to stop meanwhile or is another worker's now. Answers whether it did.
+   */
+  async reschedule(
+    job: JobRow,
+    owner: string,
+    status: 'queued' | 'waiting',
+    delayMs: number,
+    error: string,
+  ): Promise<boolean> {
+    const row = await this.#db
       .updateTable('provisioning_job')
       .set({
         status,
@@ -261,7 +314,9 @@ export class JobStore {
       })
       .where('id', '=', job.id)
       .where('lease_owner', '=', owner)
-      .execute();
+      .where('cancel_requested', '=', false)
+      .executeTakeFirst();
+    return row.numUpdatedRows > 0n;
   }
 
   async recordFault(job: JobRow, message: string, changesDone: readonly PlannedChange[]): Promise<void> {
@@ -321,33 +376,16 @@ export class JobStore {
     return retried;
   }
 
-  /** Cancels a job not yet running; a running one stops before its next change. */
+  /** Cancels a job not yet running; a running one stops before its next change or after its try. */
   async cancel(id: string, principal: Principal): Promise<JobRow> {
     const job = await this.#writable(id, principal);
-    const notStarted = job.status === 'queued' || job.status === 'waiting';
-    if (!notStarted && job.status !== 'running')
-      throw new BadUserInputError(`The job is ${job.status} already`, 'id');
-    const canceled = await this.#db.transaction().execute(async (trx) => {
-      if (notStarted) {
-        const row = await trx
-          .updateTable('provisioning_job')
-          .set({ status: 'canceled', finished_at: sql<Date>`now()` })
-          .where('id', '=', job.id)
-          .where('status', 'in', ['queued', 'waiting'])
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await this.#record(trx, row, 'provisioning.job-canceled', actorOf(principal), {});
-        return row;
-      }
-      const row = await trx
-        .updateTable('provisioning_job')
-        .set({ cancel_requested: true })
-        .where('id', '=', job.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.#record(trx, row, 'provisioning.job-cancel-requested', actorOf(principal), {});
-      return row;
-    });
+    const [canceled] = await this.#db
+      .transaction()
+      .execute((trx) => this.#cancelIn(trx, { id: job.id }, actorOf(principal)));
+    if (!canceled) {
+      const now = await this.#row(job.id);
+      throw new BadUserInputError(`The job is ${now?.status ?? job.status} already`, 'id');
+    }
     this.#onEvent();
     return canceled;
   }

@@ -52,7 +52,7 @@ export interface JobProgress {
   message: string;
 }
 
-/** Stopped between two changes because the job was canceled or its lease lost. */
+/** Stopped before a change because the job was canceled or its lease lost. */
 class Interrupted extends Error {}
 
 /** The platform cannot reach the router after changing management access: the router reverts. */
@@ -62,7 +62,7 @@ class LostAccess extends Error {}
  * Runs provisioning jobs: plan from the router's live state, make the changes one by one (the
  * job may be canceled between two), then read back and plan again, which must come out empty.
  * An unreachable router puts the job in `waiting` (it is tried again, with backoff, until it
- * can be reached or the job is canceled); a router that refuses a change fails the job with the
+ * can be reached or the job is canceled; a job canceled during a try ends canceled after it); a router that refuses a change fails the job with the
  * router's own message and the changes made before it; a connection lost mid-apply is retried
  * from the live state. Whatever killed a worker, the job resumes where the router stands.
  */
@@ -118,15 +118,10 @@ export class JobWorker {
     const log = logger.child({ jobId: job.id, deviceId: job.device_id, attempt: job.attempts });
     const done: PlannedChange[] = [];
     let planned: number | null = null;
-    let interrupted: 'cancel' | 'lost' | undefined;
     const lease = setInterval(() => {
-      void jobs.renew(job.id, this.#owner, this.#options.leaseMs).then(
-        ({ held, cancel }) => {
-          if (!held) interrupted = 'lost';
-          else if (cancel) interrupted = 'cancel';
-        },
-        (error: unknown) => log.warn({ err: error }, 'could not renew the lease of a job'),
-      );
+      void jobs
+        .renew(job.id, this.#owner, this.#options.leaseMs)
+        .catch((error: unknown) => log.warn({ err: error }, 'could not renew the lease of a job'));
     }, this.#options.leaseMs / 3);
     try {
       const device = await devices.get(job.device_id);
@@ -147,7 +142,7 @@ export class JobWorker {
         await jobs.recordStarted(job, summarize(changes));
         this.#tell(job, 'running', planned, 0, `Planned ${planned} changes`);
         for (const change of changes) {
-          if (interrupted) throw new Interrupted(interrupted);
+          await this.#goOn(job);
           const risky = MANAGEMENT_MENUS.has(change.menu);
           if (risky && !revert)
             revert = await RevertTimer.arm(client, job.id, this.#options.revertAfterSeconds);
@@ -188,6 +183,16 @@ export class JobWorker {
     }
   }
 
+  /**
+   * Before each change: the job is still this worker's and not canceled (asked in the database,
+   * so that no change is made once a cancel is committed), its lease renewed on the way.
+   */
+  async #goOn(job: JobRow): Promise<void> {
+    const { held, cancel } = await this.#options.jobs.renew(job.id, this.#owner, this.#options.leaseMs);
+    if (!held) throw new Interrupted('lost');
+    if (cancel) throw new Interrupted('cancel');
+  }
+
   /** Reaches the router afresh, as the platform will next time, then calls the revert off. */
   async #confirmAccess(device: DeviceRow, revert: RevertTimer): Promise<void> {
     let probe: RouterClient | undefined;
@@ -212,11 +217,12 @@ export class JobWorker {
   ): Promise<void> {
     const { jobs, logger } = this.#options;
     const summary = summarize(done);
-    if (error instanceof Interrupted) {
-      if (error.message === 'cancel') {
-        await jobs.finish(job, this.#owner, { status: 'canceled', summary });
+    const canceled = async () => {
+      if (await jobs.finish(job, this.#owner, { status: 'canceled', summary }))
         this.#tell(job, 'canceled', planned, done.length, 'Canceled');
-      }
+    };
+    if (error instanceof Interrupted) {
+      if (error.message === 'cancel') await canceled();
       return; // A lost lease: the job is another worker's now.
     }
     const message = error instanceof Error ? error.message : String(error);
@@ -233,14 +239,15 @@ export class JobWorker {
     );
     if (done.length === 0 && isUnreachable(error)) {
       // Offline: wait for the device, however long, rather than fail.
-      await jobs.reschedule(job, this.#owner, 'waiting', backoff, message);
-      tell('waiting');
+      // Not if it was canceled during the try: it ends canceled now.
+      if (await jobs.reschedule(job, this.#owner, 'waiting', backoff, message)) tell('waiting');
+      else await canceled();
       return;
     }
     await jobs.recordFault(job, message, done);
     if (isTransient(error) && job.attempts < this.#options.maxAttempts) {
-      await jobs.reschedule(job, this.#owner, 'queued', backoff, message);
-      tell('queued');
+      if (await jobs.reschedule(job, this.#owner, 'queued', backoff, message)) tell('queued');
+      else await canceled();
       return;
     }
     logger.warn({ jobId: job.id, reason: message }, 'provisioning job failed');

@@ -188,14 +188,17 @@ export class RolloutStore {
     return rollout;
   }
 
-  /** Cancels a running rollout: its jobs not yet running are canceled, running ones finish. */
+  /**
+   * Cancels a running rollout: its jobs not yet running are canceled at once, a running one
+   * makes no change after this and ends canceled with its try.
+   */
   async cancel(id: string, principal: Principal): Promise<RolloutRow> {
     const visible = await this.#writable(id, principal);
     const canceled = await this.#db.transaction().execute(async (trx) => {
       const rollout = await locked(trx, visible.id);
       if (rollout.status !== 'running')
         throw new BadUserInputError(`The rollout is ${rollout.status} already`, 'id');
-      await this.#jobs.cancelNotStartedIn(trx, { id: rollout.id }, CANCELED);
+      await this.#jobs.cancelAllIn(trx, rollout.id, CANCELED);
       return this.#end(trx, rollout, 'canceled', 'Canceled', 'rollout.canceled', actorOf(principal));
     });
     this.#onEvent();
