@@ -1,0 +1,43 @@
+import { createServer } from 'node:http';
+import {
+  createGatewayRuntime,
+  createLoggerFromLogging,
+  defaultOptions,
+  getBuiltinPluginsFromConfig,
+  getCacheInstanceFromConfig,
+  MemPubSub,
+} from '@graphql-hive/gateway';
+import { announceReady } from './node-process.js';
+
+/**
+ * The Guild's Hive Gateway as its own benchmark runs it (`hive-gateway supergraph … --jit` with
+ * `inboundInflightRequestDeduplication`, NODE_ENV=production), built the way its command line
+ * builds it (its defaults, its cache, its built-in plugins: JIT only) but served by node:http
+ * in this one process (the command line forks no workers by default either). No reporting is
+ * configured: it sends nothing anywhere. HIVE_INBOUND_DEDUPLICATION=off turns the inbound
+ * deduplication off; its deduplication of identical subgraph calls in flight stays at its
+ * default (on).
+ */
+const supergraph = process.env.SUPERGRAPH_PATH!;
+const log = createLoggerFromLogging('warn');
+const pubsub = new MemPubSub();
+const cache = await getCacheInstanceFromConfig({}, { pubsub, log, cwd: process.cwd() });
+const plugins = await getBuiltinPluginsFromConfig({ jit: true }, { log, cache, pubsub, cwd: process.cwd() });
+const runtime = createGatewayRuntime({
+  supergraph,
+  pollingInterval: defaultOptions.pollingInterval,
+  logging: log,
+  pubsub,
+  cache,
+  inboundInflightRequestDeduplication: process.env.HIVE_INBOUND_DEDUPLICATION !== 'off',
+  plugins: () => plugins,
+});
+const server = createServer(runtime.requestListener);
+await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+process.once('SIGTERM', () => {
+  server.close();
+  server.closeAllConnections();
+  void Promise.resolve(runtime.dispose()).then(() => process.exit(0));
+});
+const address = server.address();
+announceReady({ type: 'ready', port: typeof address === 'object' && address ? address.port : 0 });
