@@ -1,0 +1,113 @@
+import { startNodeProcess, type NodeProcess } from './node-process.js';
+
+/**
+ * The variable our gateway will read to merge identical subgraph calls of concurrent requests
+ * ('on' / 'off'). A gateway that does not know it yet ignores it, and both of our rows then
+ * measure the same thing.
+ */
+export const GATEWAY_REQUEST_MERGING = 'GATEWAY_REQUEST_MERGING';
+
+/** The CPU every gateway runs on; the subgraphs, the platform and the load share the other. */
+export const GATEWAY_CPU = '1';
+
+export const GATEWAY_VARIANTS = [
+  'apollo-gateway',
+  'hive-gateway',
+  'hive-gateway-no-dedup',
+  'ours',
+  'ours-merged',
+] as const;
+export type GatewayVariant = (typeof GATEWAY_VARIANTS)[number];
+
+export const VARIANT_LABELS: Record<GatewayVariant, string> = {
+  'apollo-gateway': '@apollo/gateway 2.14.4 + @apollo/server (defaults)',
+  'hive-gateway': 'Hive Gateway 2.15.1, inbound dedup on, JIT (as the reference runs it)',
+  'hive-gateway-no-dedup': 'Hive Gateway 2.15.1, inbound dedup off, JIT',
+  ours: 'ours, every protection on, authenticated, request merging off',
+  'ours-merged': 'ours, every protection on, authenticated, request merging on',
+};
+
+export interface VariantContext {
+  /** The supergraph the peers serve (plain, pointing at the unsigned port). */
+  plainSupergraph: string;
+  /** Ours: the same with `@authenticated` root fields. */
+  authenticatedSupergraph: string;
+  /** Where our gateway reaches the subgraphs that check signatures (`…/accounts`, …). */
+  signedSubgraphsUrl: string;
+  /** The subgraphs' keys (JSON, subgraph to base64url). */
+  guildKeys: string;
+  /** The platform's variables for our gateway (see startPlatform). */
+  platformEnv: Record<string, string>;
+  /** A folder for CPU profiles of our gateway, if asked for. */
+  cpuProfileDir?: string;
+}
+
+/** Every budget of ours out of reach of one client address sending as fast as it can. */
+const BUDGETS = {
+  GATEWAY_RATE_LIMIT_TIERS: 'bench=100000000/100000000/100000000',
+  GATEWAY_RATE_LIMIT_DEFAULT_TIER: 'bench',
+  GATEWAY_RATE_LIMIT_ADDRESS_REQUESTS: '100000000',
+};
+
+/**
+ * The operation limits raised for the Guild's query, and only as far as it needs: its cost
+ * estimate with the default list size (50) is far beyond the default ceiling; with 10 assumed
+ * per list it is within a raised one. Depth (8), aliases, root fields, directives and tokens stay
+ * at their defaults.
+ */
+export const RAISED_LIMITS = {
+  GATEWAY_DEFAULT_LIST_SIZE: '10',
+  GATEWAY_MAX_COST: '1000000',
+};
+
+const LOOPBACK_GUARD = new URL('./loopback-guard.js', import.meta.url);
+
+/** Starts one gateway in its own process, pinned to GATEWAY_CPU, behind the loopback guard. */
+export function startVariant(variant: GatewayVariant, context: VariantContext): Promise<NodeProcess> {
+  const guard = ['--import', LOOPBACK_GUARD.href];
+  switch (variant) {
+    case 'apollo-gateway':
+      return startNodeProcess({
+        entry: new URL('./apollo-gateway-process.js', import.meta.url),
+        env: { SUPERGRAPH_PATH: context.plainSupergraph, APOLLO_TELEMETRY_DISABLED: 'true' },
+        nodeFlags: guard,
+        cpus: GATEWAY_CPU,
+      });
+    case 'hive-gateway':
+    case 'hive-gateway-no-dedup':
+      return startNodeProcess({
+        entry: new URL('./hive-gateway-process.js', import.meta.url),
+        env: {
+          SUPERGRAPH_PATH: context.plainSupergraph,
+          NODE_ENV: 'production',
+          HIVE_INBOUND_DEDUPLICATION: variant === 'hive-gateway' ? 'on' : 'off',
+        },
+        nodeFlags: guard,
+        cpus: GATEWAY_CPU,
+      });
+    case 'ours':
+    case 'ours-merged':
+      return startNodeProcess({
+        entry: new URL('./our-gateway-process.js', import.meta.url),
+        env: {
+          ...context.platformEnv,
+          APOLLO_TELEMETRY_DISABLED: 'true',
+          GATEWAY_HOST: '127.0.0.1',
+          GATEWAY_PORT: '0',
+          GATEWAY_PLAINTEXT_HTTP: 'true',
+          GATEWAY_LOG_LEVEL: 'warn',
+          GATEWAY_SUPERGRAPH_PATH: context.authenticatedSupergraph,
+          ...BUDGETS,
+          ...RAISED_LIMITS,
+          [GATEWAY_REQUEST_MERGING]: variant === 'ours-merged' ? 'on' : 'off',
+          GUILD_KEYS: context.guildKeys,
+          GUILD_SUBGRAPHS_URL: context.signedSubgraphsUrl,
+        },
+        nodeFlags: [
+          ...guard,
+          ...(context.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', context.cpuProfileDir] : []),
+        ],
+        cpus: GATEWAY_CPU,
+      });
+  }
+}
