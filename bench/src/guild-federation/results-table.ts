@@ -19,7 +19,8 @@ export interface Results<V extends string> {
   rounds: number;
   seconds: number;
   connections: number;
-  machine: { cores: number; cpu: string; node: string; pinned: string };
+  /** The machine's load average (1 min) when the run began: other work on it shows here. */
+  machine: { cores: number; loadAverage: number; cpu: string; node: string; pinned: string };
   summary: Record<V, Row>;
   ratios: { oursOverApollo: number; oursOverHiveNoDedup: number; oursMergedOverHiveDedup: number };
   labels: Record<V, string>;
@@ -39,20 +40,33 @@ export function writeResultsTable<V extends string>(readme: URL, results: Result
 
 function markdown<V extends string>(results: Results<V>): string {
   const { machine, ratios } = results;
-  const lines = [
-    `${results.date}: median of ${results.rounds} round(s) of ${results.seconds} s, ${results.connections} connections; ${machine.cores} vCPU (${machine.cpu}), Node ${machine.node}, ${machine.pinned}.`,
+  const rows = (Object.entries(results.summary) as [V, Row][]).map(([variant, row]) => [
+    results.labels[variant],
+    Math.round(row.requestsPerSecond).toLocaleString('en-US'),
+    `${row.p50Ms} ms`,
+    `${row.p99Ms} ms`,
+    `${row.cpuMsPerRequest.toFixed(2)} ms`,
+    `${Math.round(row.peakRssMb)} MB`,
+    String(row.subgraphCalls),
+  ]);
+  return [
+    `${results.date}: median of ${results.rounds} round(s) of ${results.seconds} s, ${results.connections} connections; ${machine.cores} vCPU (${machine.cpu}), Node ${machine.node}, ${machine.pinned}; load average ${machine.loadAverage} at the start.`,
     '',
-    '| gateway | req/s | p50 | p99 | CPU per request | peak RSS | subgraph calls per request |',
-    '| ------- | ----- | --- | --- | --------------- | -------- | -------------------------- |',
-  ];
-  for (const [variant, row] of Object.entries(results.summary) as [V, Row][]) {
-    lines.push(
-      `| ${results.labels[variant]} | ${Math.round(row.requestsPerSecond).toLocaleString('en-US')} | ${row.p50Ms} ms | ${row.p99Ms} ms | ${row.cpuMsPerRequest.toFixed(2)} ms | ${Math.round(row.peakRssMb)} MB | ${row.subgraphCalls} |`,
-    );
-  }
-  lines.push(
+    ...table(
+      ['gateway', 'req/s', 'p50', 'p99', 'CPU per request', 'peak RSS', 'subgraph calls per request'],
+      rows,
+    ),
     '',
     `Throughput ratios: ours / Apollo Gateway **${ratios.oursOverApollo}**, ours / Hive Gateway without inbound dedup **${ratios.oursOverHiveNoDedup}**, ours with request merging / Hive Gateway with inbound dedup **${ratios.oursMergedOverHiveDedup}**.`,
+  ].join('\n');
+}
+
+/** A markdown table with its columns padded to their widths, as Prettier writes one. */
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
   );
-  return lines.join('\n');
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)];
 }
