@@ -32,14 +32,14 @@ import { processUsage } from './process-usage.js';
  * beyond loopback; subgraphs, the platform and autocannon share the other CPU. Rounds alternate
  * the order. Writes the medians into bench/README.md.
  *
- *   npm run bench:gateway -- --rounds 3 --seconds 15 --connections 50 [--warmup 2] [--cpu-prof DIR]
+ *   npm run bench:gateway -- --rounds 3 --seconds 12 --connections 50 [--warmup 2] [--cpu-prof DIR]
  */
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) {
   args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
 }
 const rounds = Number(args.get('rounds') ?? 3);
-const seconds = Number(args.get('seconds') ?? 15);
+const seconds = Number(args.get('seconds') ?? 12);
 const connections = Number(args.get('connections') ?? 50);
 const warmup = Number(args.get('warmup') ?? 2);
 const cpuProfileDir = args.get('cpu-prof') ? resolve(args.get('cpu-prof')!) : undefined;
