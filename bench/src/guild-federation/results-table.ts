@@ -35,7 +35,10 @@ export function writeResultsTable<V extends string>(readme: URL, results: Result
   const start = text.indexOf(START);
   const end = text.indexOf(END);
   if (start < 0 || end < start) throw new Error(`${readme.pathname} has no ${START} … ${END} section`);
-  writeFileSync(readme, `${text.slice(0, start + START.length)}\n${markdown(results)}\n${text.slice(end)}`);
+  writeFileSync(
+    readme,
+    `${text.slice(0, start + START.length)}\n\n${markdown(results)}\n\n${text.slice(end)}`,
+  );
 }
 
 function markdown<V extends string>(results: Results<V>): string {
