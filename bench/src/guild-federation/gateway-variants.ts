@@ -1,3 +1,4 @@
+import { GATEWAY_NODE_OPTIONS } from '@fleet/gateway';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
 
 /**
@@ -101,7 +102,8 @@ export function startVariant(variant: GatewayVariant, context: VariantContext): 
           GATEWAY_HOST: '127.0.0.1',
           GATEWAY_PORT: '0',
           GATEWAY_PLAINTEXT_HTTP: 'true',
-          GATEWAY_LOG_LEVEL: 'warn',
+          // Its default level: one access line per request, as in production.
+          GATEWAY_LOG_LEVEL: 'info',
           GATEWAY_SUPERGRAPH_PATH: context.authenticatedSupergraph,
           ...BUDGETS,
           ...RAISED_LIMITS,
@@ -110,6 +112,8 @@ export function startVariant(variant: GatewayVariant, context: VariantContext): 
           GUILD_SUBGRAPHS_URL: context.signedSubgraphsUrl,
         },
         nodeFlags: [
+          // Node's options as npm start and the container give the gateway's process.
+          ...GATEWAY_NODE_OPTIONS.split(' '),
           ...guard,
           ...(context.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', context.cpuProfileDir] : []),
         ],

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
 import { Pool } from 'undici';
@@ -139,12 +140,16 @@ function callOf(context: Partial<GatewayContext>): RequestCall {
   let call = calls.get(context);
   if (!call) {
     const deadline = context.deadline;
+    const signal =
+      deadline === undefined ? undefined : AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+    // Every call of the request in flight listens to it, a plan's parallel fetches at once.
+    if (signal) setMaxListeners(0, signal);
     call = {
       principal: context.principal ? encodePrincipal(context.principal) : '',
       requestId: context.requestId ?? randomUUID(),
       clientAddress: context.clientAddress ?? '',
       deadline,
-      signal: deadline === undefined ? undefined : AbortSignal.timeout(Math.max(0, deadline - Date.now())),
+      signal,
     };
     calls.set(context, call);
   }
