@@ -21,7 +21,7 @@ import { aaaConfigSpec } from '@fleet/aaa';
 import { auditConfigSpec } from '@fleet/audit';
 import { billingConfigSpec } from '@fleet/billing';
 import { devicesConfigSpec } from '@fleet/devices';
-import { gatewayConfigSpec } from '@fleet/gateway';
+import { GATEWAY_NODE_OPTIONS, gatewayConfigSpec } from '@fleet/gateway';
 import { loadConfig, type ConfigSpec } from '@fleet/service-kit';
 
 /**
@@ -254,7 +254,9 @@ describe('docker-compose.yml', () => {
       expect(environmentOf(name)[`${prefix}HOST`]).toBe('0.0.0.0');
       const { build, command } = service(name);
       expect(typeof build === 'string' ? build : build?.context).toBe('.');
-      expect(Array.isArray(command) ? command : command?.split(/\s+/)).toEqual(['node', entry]);
+      // The gateway's process runs with its production Node options (GATEWAY_NODE_OPTIONS).
+      const options = name === 'gateway' ? GATEWAY_NODE_OPTIONS.split(' ') : [];
+      expect(Array.isArray(command) ? command : command?.split(/\s+/)).toEqual(['node', ...options, entry]);
       expect(existsSync(new URL(entry.replace('/dist/', '/src/').replace(/\.js$/, '.ts'), ROOT))).toBe(true);
     });
 

@@ -23,6 +23,10 @@ function subgraph(): Server {
         res.end('{"errors":[{"message":"bad signature"}]}');
         return;
       }
+      if (query.includes('broken')) {
+        res.end('{"data": {"email": "someone@example.com"');
+        return;
+      }
       if (query.includes('html')) {
         res.setHeader('content-type', 'text/html');
         res.end('<p>not GraphQL</p>');
@@ -94,6 +98,12 @@ describe('calls to a subgraph', () => {
       message: 'devices answered 401',
       extensions: { code: 'UNAUTHENTICATED' },
     });
+  });
+
+  it('fails malformed JSON without quoting it', async () => {
+    const failure = call('{ broken }');
+    await expect(failure).rejects.toThrow('devices answered malformed JSON');
+    await expect(failure).rejects.not.toThrow(/someone/);
   });
 
   it('fails an answer that is not JSON', async () => {

@@ -103,7 +103,13 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     if (!/^application\/(graphql-response\+)?json/.test(contentType)) {
       throw new Error(`${this.#options.name} answered ${contentType || 'without a content type'}, not JSON`);
     }
-    const parsed: unknown = JSON.parse(text);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Never the parser's own message: it quotes the answer, which may hold anyone's data.
+      throw new Error(`${this.#options.name} answered malformed JSON`);
+    }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new Error(`${this.#options.name} answered JSON that is not a GraphQL response`);
     }
