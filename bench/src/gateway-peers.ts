@@ -33,6 +33,10 @@ import { processUsage } from './process-usage.js';
  * the order. Writes the medians into bench/README.md.
  *
  *   npm run bench:gateway -- --rounds 3 --seconds 12 --connections 50 [--warmup 2] [--cpu-prof DIR]
+ *     [--only ours,apollo-gateway]
+ *
+ * `--only` measures some of the gateways (for profiling, or to compare two); such a run, like a
+ * profiled one, prints its figures and leaves the table alone.
  */
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) {
@@ -43,6 +47,8 @@ const seconds = Number(args.get('seconds') ?? 12);
 const connections = Number(args.get('connections') ?? 50);
 const warmup = Number(args.get('warmup') ?? 2);
 const cpuProfileDir = args.get('cpu-prof') ? resolve(args.get('cpu-prof')!) : undefined;
+const variants = selectedVariants(args.get('only'));
+const everyVariant = variants.length === GATEWAY_VARIANTS.length;
 
 // Read before this process is pinned to one of them.
 const cores = availableParallelism();
@@ -78,13 +84,13 @@ try {
 
   const headersOf = (variant: GatewayVariant): Record<string, string> =>
     variant.startsWith('ours') ? { authorization: `Bearer ${platform.token}` } : {};
-  const results = Object.fromEntries(GATEWAY_VARIANTS.map((variant) => [variant, [] as Row[]])) as Record<
+  const results = Object.fromEntries(variants.map((variant) => [variant, [] as Row[]])) as Record<
     GatewayVariant,
     Row[]
   >;
   for (let round = 0; round < rounds; round++) {
     // Each round swaps the order, so no gateway always meets a colder or warmer machine.
-    const order = round % 2 === 0 ? [...GATEWAY_VARIANTS] : [...GATEWAY_VARIANTS].reverse();
+    const order = round % 2 === 0 ? [...variants] : [...variants].reverse();
     for (const variant of order) {
       const gateway = await startVariant(variant, context);
       try {
@@ -134,7 +140,7 @@ try {
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const summary = Object.fromEntries(
-    GATEWAY_VARIANTS.map((variant) => {
+    variants.map((variant) => {
       const list = results[variant];
       const row: Row = {
         requestsPerSecond: median(list.map((r) => r.requestsPerSecond)),
@@ -150,11 +156,14 @@ try {
   ) as Record<GatewayVariant, Row>;
   const ratio = (a: GatewayVariant, b: GatewayVariant) =>
     Number((summary[a].requestsPerSecond / summary[b].requestsPerSecond).toFixed(2));
-  const ratios = {
-    oursOverApollo: ratio('ours', 'apollo-gateway'),
-    oursOverHiveNoDedup: ratio('ours', 'hive-gateway-no-dedup'),
-    oursMergedOverHiveDedup: ratio('ours-merged', 'hive-gateway'),
-  };
+  // Ratios only between gateways this run measured.
+  const ratios = everyVariant
+    ? {
+        oursOverApollo: ratio('ours', 'apollo-gateway'),
+        oursOverHiveNoDedup: ratio('ours', 'hive-gateway-no-dedup'),
+        oursMergedOverHiveDedup: ratio('ours-merged', 'hive-gateway'),
+      }
+    : undefined;
   const machine = {
     cores,
     loadAverage,
@@ -170,7 +179,7 @@ try {
       2,
     ),
   );
-  if (!cpuProfileDir) {
+  if (!cpuProfileDir && ratios) {
     writeResultsTable(new URL('../README.md', import.meta.url), {
       ...run,
       machine,
@@ -182,6 +191,17 @@ try {
 } finally {
   for (const service of started.reverse()) await service.stop();
   await rm(dataDir, { recursive: true, force: true });
+}
+
+/** The gateways `--only` names (comma-separated), all of them without it. */
+function selectedVariants(only: string | undefined): GatewayVariant[] {
+  if (only === undefined) return [...GATEWAY_VARIANTS];
+  const named = only.split(',').map((name) => name.trim());
+  const unknown = named.filter((name) => !(GATEWAY_VARIANTS as readonly string[]).includes(name));
+  if (unknown.length > 0 || named.length === 0) {
+    throw new Error(`--only takes some of ${GATEWAY_VARIANTS.join(', ')}; not ${unknown.join(', ')}`);
+  }
+  return GATEWAY_VARIANTS.filter((variant) => named.includes(variant));
 }
 
 /** The subgraph calls served so far, over all four, and the signatures verified. */

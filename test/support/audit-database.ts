@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -20,6 +20,7 @@ import type { AuditDatabase } from '../../subgraphs/audit/src/database/schema.js
 import { RetentionPolicy } from '../../subgraphs/audit/src/retention/retention-policy.js';
 import { RetentionSealer } from '../../subgraphs/audit/src/retention/retention-sealer.js';
 import { ADMIN_URL, createServiceDatabases } from './postgres.js';
+import { removeScratchDirectory } from './scratch-directory.js';
 
 export interface AuditTestDatabase {
   database: Database<AuditDatabase>;
@@ -124,7 +125,7 @@ export async function openAuditTestDatabase(engine: Engine): Promise<AuditTestDa
       await admin?.end();
       await database.close();
       await drop();
-      await rm(dir, { recursive: true, force: true });
+      await removeScratchDirectory(dir);
     },
   };
 }

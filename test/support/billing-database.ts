@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, openDatabase, type Database, type Engine } from '@fleet/service-kit';
 import { migrations } from '../../subgraphs/billing/src/database/migrations.js';
 import type { BillingDatabase } from '../../subgraphs/billing/src/database/schema.js';
 import { createServiceDatabases } from './postgres.js';
+import { removeScratchDirectory } from './scratch-directory.js';
 
 export interface BillingTestDatabase {
   database: Database<BillingDatabase>;
@@ -32,7 +33,7 @@ export async function openBillingTestDatabase(engine: Engine): Promise<BillingTe
     close: async () => {
       await database.close();
       await drop();
-      await rm(dir, { recursive: true, force: true });
+      await removeScratchDirectory(dir);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetch, type Response } from 'undici';
@@ -12,6 +12,7 @@ import {
   type SignedPostOptions,
 } from '@fleet/service-kit';
 import { createServiceDatabases } from './postgres.js';
+import { removeScratchDirectory } from './scratch-directory.js';
 
 export interface GraphQLAnswer<T> {
   data?: T | null;
@@ -47,7 +48,7 @@ export async function serviceStorage(engine: Engine, service: string): Promise<S
     }),
     async remove() {
       await drop?.();
-      await rm(dataDir, { recursive: true, force: true });
+      await removeScratchDirectory(dataDir);
     },
   };
 }

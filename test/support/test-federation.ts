@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,6 +15,7 @@ import { Agent, fetch as undiciFetch, type RequestInfo, type RequestInit, type R
 import { createLogger, type MutualTls } from '@fleet/service-kit';
 import { createServiceDatabases, type ServiceDatabase } from './postgres.js';
 import type { SubgraphName } from '@fleet/launcher';
+import { removeScratchDirectory } from './scratch-directory.js';
 
 export type Engine = 'pglite' | 'postgres';
 
@@ -121,7 +122,7 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     });
   } catch (error) {
     await dropDatabases();
-    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (!options.dataDir) await removeScratchDirectory(dataDir);
     throw error;
   }
   const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as Secrets;
@@ -164,7 +165,7 @@ export async function startTestFederation(options: TestFederationOptions): Promi
     await federation.stop();
     await release();
     await dropDatabases();
-    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (!options.dataDir) await removeScratchDirectory(dataDir);
     throw error;
   }
   let adminToken: { token: string; expires: number } | undefined;
@@ -197,7 +198,7 @@ export async function startTestFederation(options: TestFederationOptions): Promi
       await federation.stop();
       await release();
       await dropDatabases();
-      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await removeScratchDirectory(dataDir);
     },
   };
 }

@@ -6,6 +6,7 @@ import { Pool } from 'undici';
 import { sign } from '@fleet/request-signing';
 import { encodePrincipal, type MutualTls } from '@fleet/service-kit';
 import type { GatewayContext } from '../gateway-context.js';
+import { postForText } from './post-for-text.js';
 
 type SubgraphResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
 
@@ -31,6 +32,7 @@ export interface SignedDataSourceOptions {
  * `RemoteGraphQLDataSource` and a fetch-shaped function: that path builds a fetch Request, two
  * Headers and a Response per call and reads the answer through web streams, which together cost
  * more than the call itself on a plan of many small fetches (bench/README.md, gateway profile).
+ * The call itself goes through undici's handler interface (postForText), for the same reason.
  */
 export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
   readonly #pool: Pool;
@@ -74,17 +76,14 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
       clientAddress: call.clientAddress,
       now: Date.now(),
     });
-    let response;
-    let text;
+    let answer;
     try {
-      response = await this.#pool.request({
+      answer = await postForText(this.#pool, {
         path: this.#path,
-        method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', ...signed },
         body,
         signal: call.signal,
       });
-      text = await response.body.text();
     } catch (error) {
       if (call.signal?.aborted) {
         throw new Error(`The request's deadline passed while ${this.#options.name} was answering`);
@@ -96,16 +95,16 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
       }
       throw error;
     }
-    if (response.statusCode < 200 || response.statusCode > 299) {
-      throw refusal(response.statusCode, this.#options.name);
+    if (answer.statusCode < 200 || answer.statusCode > 299) {
+      throw refusal(answer.statusCode, this.#options.name);
     }
-    const contentType = String(response.headers['content-type'] ?? '');
+    const { contentType } = answer;
     if (!/^application\/(graphql-response\+)?json/.test(contentType)) {
       throw new Error(`${this.#options.name} answered ${contentType || 'without a content type'}, not JSON`);
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(answer.text);
     } catch {
       // Never the parser's own message: it quotes the answer, which may hold anyone's data.
       throw new Error(`${this.#options.name} answered malformed JSON`);

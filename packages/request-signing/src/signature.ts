@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Signing of service-to-service HTTP requests.
@@ -197,7 +197,7 @@ function computeSignature(key: Buffer, fields: CanonicalFields): string {
 }
 
 function sha256Hex(body: string | Buffer): string {
-  return createHash('sha256').update(body).digest('hex');
+  return hash('sha256', body, 'hex');
 }
 
 function constantTimeEqual(expected: string, actual: string): boolean {
