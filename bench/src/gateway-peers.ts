@@ -18,7 +18,7 @@ import {
   type VariantContext,
 } from './guild-federation/gateway-variants.js';
 import { load } from './guild-federation/load.js';
-import { canPin, startNodeProcess, type NodeProcess } from './guild-federation/node-process.js';
+import { canPin, startNodeProcess, type NodeProcess } from './node-process.js';
 import { startPlatform } from './guild-federation/platform.js';
 import { writeResultsTable, type Row } from './guild-federation/results-table.js';
 import { processUsage } from './process-usage.js';

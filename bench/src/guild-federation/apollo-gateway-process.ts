@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
-import { announceReady } from './node-process.js';
+import { announceReady } from '../node-process.js';
 
 /**
  * Apollo's gateway as the reference benchmarks it: @apollo/gateway behind @apollo/server's

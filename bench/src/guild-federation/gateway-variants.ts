@@ -1,5 +1,5 @@
 import { GATEWAY_NODE_OPTIONS } from '@fleet/gateway';
-import { startNodeProcess, type NodeProcess } from './node-process.js';
+import { startNodeProcess, type NodeProcess } from '../node-process.js';
 
 /**
  * Our gateway's request merging ('true' / 'false'): identical queries in flight at once from one

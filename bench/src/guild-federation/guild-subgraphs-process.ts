@@ -1,6 +1,6 @@
 import { decodeKey } from '@fleet/request-signing';
 import { createLogger, listen } from '@fleet/service-kit';
-import { announceReady } from './node-process.js';
+import { announceReady } from '../node-process.js';
 import { GUILD_SUBGRAPHS, type GuildSubgraph } from './guild-schemas.js';
 import { GuildSubgraphServer, type CallCounts } from './guild-subgraph-server.js';
 

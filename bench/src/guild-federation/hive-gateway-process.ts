@@ -1,5 +1,5 @@
 import { createServer, type RequestListener } from 'node:http';
-import { announceReady } from './node-process.js';
+import { announceReady } from '../node-process.js';
 
 /**
  * What this entry uses of Hive Gateway. Its module is loaded by a name TypeScript does not

@@ -114,7 +114,7 @@ export function operationLimitsRule(config: OperationLimitConfig): ValidationRul
   });
 }
 
-/** Per document, operation, hints and variables: the estimated cost. */
+/** Per operation (each belongs to one document), hints and variables: the estimated cost. */
 const costs = new DocumentMemo<number>();
 
 /**
@@ -131,7 +131,7 @@ export function checkCost(
   hints: CostHints,
 ): number {
   const cost = costs.get(
-    [config, hints, schema, document, operation],
+    [config, hints, schema, operation],
     variables === undefined ? '' : JSON.stringify(variables),
     () => shapeOf(schema, document, operation, config, variables, hints).cost,
   );

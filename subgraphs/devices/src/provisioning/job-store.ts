@@ -264,8 +264,10 @@ export class JobStore {
         .set({
           status: outcome.status,
           summary: JSON.stringify(outcome.summary),
-          // A canceled job keeps the error it was canceled with.
-          ...(outcome.status === 'canceled' ? {} : { error: outcome.error ?? null }),
+          // A canceled job keeps the error it was canceled with, unless the worker names one.
+          ...(outcome.status === 'canceled' && outcome.error === undefined
+            ? {}
+            : { error: outcome.error ?? null }),
           lease_owner: null,
           lease_until: null,
           finished_at: sql<Date>`now()`,
@@ -294,7 +296,8 @@ export class JobStore {
 
   /**
    * Puts a job back to wait for its next attempt (`waiting`: the device is offline), unless it
-   * was asked to stop meanwhile or is another worker's now. Answers whether it did.
+   * was asked to stop meanwhile or is another worker's now (`canceled`), or else its rollout is
+   * no longer running (`rollout-stopped`: a halted rollout tries nothing again).
    */
   async reschedule(
     job: JobRow,
@@ -302,21 +305,43 @@ export class JobStore {
     status: 'queued' | 'waiting',
     delayMs: number,
     error: string,
-  ): Promise<boolean> {
-    const row = await this.#db
-      .updateTable('provisioning_job')
-      .set({
-        status,
-        error,
-        lease_owner: null,
-        lease_until: null,
-        next_attempt_at: sql<Date>`now() + make_interval(secs => ${delayMs / 1000})`,
-      })
-      .where('id', '=', job.id)
-      .where('lease_owner', '=', owner)
-      .where('cancel_requested', '=', false)
-      .executeTakeFirst();
-    return row.numUpdatedRows > 0n;
+  ): Promise<'rescheduled' | 'canceled' | 'rollout-stopped'> {
+    return this.#db.transaction().execute(async (trx) => {
+      if (job.rollout_id !== null) {
+        // Under the lock a rollout's advance takes: a halt committed first is seen here, and
+        // one that comes later finds the job waiting, and cancels it with the stage's others.
+        const rollout = await trx
+          .selectFrom('rollout')
+          .select('status')
+          .where('id', '=', job.rollout_id)
+          .forShare()
+          .executeTakeFirst();
+        if (rollout?.status !== 'running') {
+          // A job asked to stop (its rollout canceled, say) ends as it was asked.
+          const held = await trx
+            .selectFrom('provisioning_job')
+            .select('cancel_requested')
+            .where('id', '=', job.id)
+            .where('lease_owner', '=', owner)
+            .executeTakeFirst();
+          return held && !held.cancel_requested ? 'rollout-stopped' : 'canceled';
+        }
+      }
+      const row = await trx
+        .updateTable('provisioning_job')
+        .set({
+          status,
+          error,
+          lease_owner: null,
+          lease_until: null,
+          next_attempt_at: sql<Date>`now() + make_interval(secs => ${delayMs / 1000})`,
+        })
+        .where('id', '=', job.id)
+        .where('lease_owner', '=', owner)
+        .where('cancel_requested', '=', false)
+        .executeTakeFirst();
+      return row.numUpdatedRows > 0n ? 'rescheduled' : 'canceled';
+    });
   }
 
   async recordFault(job: JobRow, message: string, changesDone: readonly PlannedChange[]): Promise<void> {

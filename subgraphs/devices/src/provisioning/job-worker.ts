@@ -52,6 +52,9 @@ export interface JobProgress {
   message: string;
 }
 
+/** Why a job that failed a try is not tried again, though it could be: what it then ends with. */
+const ROLLOUT_STOPPED = 'Not tried again: its rollout stopped';
+
 /** Stopped before a change because the job was canceled or its lease lost. */
 class Interrupted extends Error {}
 
@@ -217,9 +220,9 @@ export class JobWorker {
   ): Promise<void> {
     const { jobs, logger } = this.#options;
     const summary = summarize(done);
-    const canceled = async () => {
-      if (await jobs.finish(job, this.#owner, { status: 'canceled', summary }))
-        this.#tell(job, 'canceled', planned, done.length, 'Canceled');
+    const canceled = async (reason?: string) => {
+      if (await jobs.finish(job, this.#owner, { status: 'canceled', summary, error: reason }))
+        this.#tell(job, 'canceled', planned, done.length, reason ?? 'Canceled');
     };
     if (error instanceof Interrupted) {
       if (error.message === 'cancel') await canceled();
@@ -227,6 +230,12 @@ export class JobWorker {
     }
     const message = error instanceof Error ? error.message : String(error);
     const tell = (status: JobStatus) => this.#tell(job, status, planned, done.length, message);
+    /** Put back for its next attempt, or ended canceled if it may not have one. */
+    const retryLater = async (status: 'queued' | 'waiting', delayMs: number) => {
+      const outcome = await jobs.reschedule(job, this.#owner, status, delayMs, message);
+      if (outcome === 'rescheduled') tell(status);
+      else await canceled(outcome === 'rollout-stopped' ? `${ROLLOUT_STOPPED}: ${message}` : undefined);
+    };
     if (error instanceof LostAccess) {
       await jobs.recordFault(job, message, done);
       await jobs.finish(job, this.#owner, { status: 'failed', summary, error: message });
@@ -240,14 +249,12 @@ export class JobWorker {
     if (done.length === 0 && isUnreachable(error)) {
       // Offline: wait for the device, however long, rather than fail.
       // Not if it was canceled during the try: it ends canceled now.
-      if (await jobs.reschedule(job, this.#owner, 'waiting', backoff, message)) tell('waiting');
-      else await canceled();
+      await retryLater('waiting', backoff);
       return;
     }
     await jobs.recordFault(job, message, done);
     if (isTransient(error) && job.attempts < this.#options.maxAttempts) {
-      if (await jobs.reschedule(job, this.#owner, 'queued', backoff, message)) tell('queued');
-      else await canceled();
+      await retryLater('queued', backoff);
       return;
     }
     logger.warn({ jobId: job.id, reason: message }, 'provisioning job failed');

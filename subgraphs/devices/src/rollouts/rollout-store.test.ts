@@ -187,4 +187,51 @@ describe.each(engines)('rollout advances on $engine', ({ engine, enabled }) => {
     expect(await stageEvents()).toEqual([1, 2]);
     expect(await raceAll()).toBe(0);
   });
+
+  it.runIf(enabled)('tries nothing again under a rollout that halted while the job ran', async () => {
+    const template = await templates.create(
+      { tenantId, name: 'halt-while-running', spec: { identity: { name: 'halted' } }, variables: [] },
+      admin,
+    );
+    const store = new RolloutStore(database.db, {
+      devices: registry,
+      templates,
+      jobs,
+      onEvent: () => undefined,
+    });
+    // Both devices of the canary at once: one fails while the other is still running.
+    const rollout = await store.create(
+      { tenantId, templateId: template.id, tag: 'race', policy: { canarySize: 2, batchSize: 1 } },
+      admin,
+    );
+    const caps = { perTenant: 10, total: 100 };
+    const failing = await jobs.claim('worker-a', 60_000, caps);
+    const running = await jobs.claim('worker-b', 60_000, caps);
+    expect([failing?.rollout_id, running?.rollout_id]).toEqual([rollout.id, rollout.id]);
+    await jobs.finish(failing!, 'worker-a', { status: 'failed', summary: {}, error: 'refused' });
+    expect(await store.advance(rollout.id)).toBe(true);
+    expect((await store.get(rollout.id, admin))?.status).toBe('halted');
+
+    // Its try fails as if the router timed out: it would be retried, but its rollout halted.
+    expect(await jobs.reschedule(running!, 'worker-b', 'queued', 100, 'timed out')).toBe('rollout-stopped');
+    const still = await database.db
+      .selectFrom('provisioning_job')
+      .select(['status', 'lease_owner'])
+      .where('id', '=', running!.id)
+      .executeTakeFirstOrThrow();
+    expect(still).toEqual({ status: 'running', lease_owner: 'worker-b' });
+    // What the worker does then: it ends the job canceled, saying why.
+    await jobs.finish(running!, 'worker-b', {
+      status: 'canceled',
+      summary: {},
+      error: 'Not tried again: its rollout stopped: timed out',
+    });
+    expect(await jobs.claim('worker-c', 60_000, caps)).toBeUndefined();
+    const ended = await database.db
+      .selectFrom('provisioning_job')
+      .select(['status', 'error'])
+      .where('id', '=', running!.id)
+      .executeTakeFirstOrThrow();
+    expect(ended).toEqual({ status: 'canceled', error: 'Not tried again: its rollout stopped: timed out' });
+  });
 });

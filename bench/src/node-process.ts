@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const READY_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 15_000;
+// A service migrating its embedded database on first start takes the better part of a minute.
+const READY_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 20_000;
 const KEPT_LINES = 200;
 const TASKSET = '/usr/bin/taskset';
 
@@ -25,8 +26,13 @@ export interface NodeProcess {
 }
 
 export interface NodeProcessOptions {
-  /** A module of this package's dist (URL relative to the caller, e.g. `new URL('./x.js', import.meta.url)`). */
+  /**
+   * A module of this package's dist or a service's built main (a URL relative to the caller,
+   * e.g. `new URL('./x.js', import.meta.url)`).
+   */
   entry: URL;
+  /** What its errors call it; the entry's file name by default. */
+  name?: string;
   env: Record<string, string>;
   /** Node's own flags (`--import`, `--cpu-prof`, …). */
   nodeFlags?: string[];
@@ -63,7 +69,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
     });
   }
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const name = options.entry.pathname.split('/').pop();
+  const name = options.name ?? options.entry.pathname.split('/').pop();
   const ready = await new Promise<ReadyMessage>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${name} did not become ready in time`)),
