@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { loadOrCreatePki } from '@fleet/internal-pki';
 import { generateKey } from '@fleet/request-signing';
 import { checkAnswer, expectedAnswer } from './guild-federation/expected-answer.js';
 import { GUILD_REQUEST_BODY } from './guild-federation/guild-query.js';
@@ -62,17 +63,24 @@ try {
   const platform = await startPlatform(join(dataDir, 'platform'));
   started.push(platform);
   const keys = Object.fromEntries(GUILD_SUBGRAPHS.map((name) => [name, generateKey()]));
+  // The Guild's subgraphs get certificates of the platform's authority, for mutual TLS with our
+  // gateway (the TLS variant), as the platform's own subgraphs have.
+  await loadOrCreatePki(platform.pkiDir, GUILD_SUBGRAPHS);
   const subgraphs = await startNodeProcess({
     entry: new URL('./guild-federation/guild-subgraphs-process.js', import.meta.url),
-    env: { GUILD_KEYS: JSON.stringify(keys) },
+    env: { GUILD_KEYS: JSON.stringify(keys), GUILD_PKI_DIR: platform.pkiDir },
   });
   started.push(subgraphs);
   const plainUrl = `http://127.0.0.1:${subgraphs.ready.port}`;
   const signedUrl = `http://127.0.0.1:${String(subgraphs.ready.signedPort)}`;
+  const tlsPorts = subgraphs.ready.tlsPorts as Record<string, number>;
   const context: VariantContext = {
     plainSupergraph: join(dataDir, 'supergraph.graphql'),
     authenticatedSupergraph: join(dataDir, 'supergraph-authenticated.graphql'),
-    signedSubgraphsUrl: signedUrl,
+    signedSubgraphUrls: Object.fromEntries(GUILD_SUBGRAPHS.map((name) => [name, `${signedUrl}/${name}`])),
+    tlsSubgraphUrls: Object.fromEntries(
+      GUILD_SUBGRAPHS.map((name) => [name, `https://127.0.0.1:${tlsPorts[name]}/${name}`]),
+    ),
     guildKeys: JSON.stringify(keys),
     platformEnv: platform.gatewayEnv,
     cpuProfileDir,
@@ -94,7 +102,8 @@ try {
     for (const variant of order) {
       const gateway = await startVariant(variant, context);
       try {
-        const url = `http://127.0.0.1:${gateway.ready.port}/graphql`;
+        const scheme = variant === 'ours-tls' ? 'https' : 'http';
+        const url = `${scheme}://127.0.0.1:${gateway.ready.port}/graphql`;
         const headers = headersOf(variant);
         // Correct before timed: the whole answer, and the subgraph calls it took.
         const before = await callCounts(subgraphs);
@@ -162,6 +171,8 @@ try {
         oursOverApollo: ratio('ours', 'apollo-gateway'),
         oursOverHiveNoDedup: ratio('ours', 'hive-gateway-no-dedup'),
         oursMergedOverHiveDedup: ratio('ours-merged', 'hive-gateway'),
+        oursTlsOverApollo: ratio('ours-tls', 'apollo-gateway'),
+        tlsCpuMsPerRequest: summary['ours-tls'].cpuMsPerRequest - summary.ours.cpuMsPerRequest,
       }
     : undefined;
   const machine = {

@@ -16,6 +16,7 @@ export const GATEWAY_VARIANTS = [
   'hive-gateway-no-dedup',
   'ours',
   'ours-merged',
+  'ours-tls',
 ] as const;
 export type GatewayVariant = (typeof GATEWAY_VARIANTS)[number];
 
@@ -25,6 +26,7 @@ export const VARIANT_LABELS: Record<GatewayVariant, string> = {
   'hive-gateway-no-dedup': 'Hive Gateway 2.15.1, inbound dedup off, JIT',
   ours: 'ours, every protection on, authenticated, request merging off',
   'ours-merged': 'ours, every protection on, authenticated, request merging on',
+  'ours-tls': 'ours, as the first row, over HTTPS and mutual TLS to the subgraphs',
 };
 
 export interface VariantContext {
@@ -32,8 +34,10 @@ export interface VariantContext {
   plainSupergraph: string;
   /** Ours: the same with `@authenticated` root fields. */
   authenticatedSupergraph: string;
-  /** Where our gateway reaches the subgraphs that check signatures (`…/accounts`, …). */
-  signedSubgraphsUrl: string;
+  /** Where our gateway reaches the subgraphs that check signatures, by subgraph: plain HTTP. */
+  signedSubgraphUrls: Record<string, string>;
+  /** The same over mutual TLS, a port per subgraph. */
+  tlsSubgraphUrls: Record<string, string>;
   /** The subgraphs' keys (JSON, subgraph to base64url). */
   guildKeys: string;
   /** The platform's variables for our gateway (see startPlatform). */
@@ -94,6 +98,8 @@ export function startVariant(variant: GatewayVariant, context: VariantContext): 
       });
     case 'ours':
     case 'ours-merged':
+    case 'ours-tls': {
+      const tls = variant === 'ours-tls';
       return startNodeProcess({
         entry: new URL('./our-gateway-process.js', import.meta.url),
         env: {
@@ -101,7 +107,8 @@ export function startVariant(variant: GatewayVariant, context: VariantContext): 
           APOLLO_TELEMETRY_DISABLED: 'true',
           GATEWAY_HOST: '127.0.0.1',
           GATEWAY_PORT: '0',
-          GATEWAY_PLAINTEXT_HTTP: 'true',
+          // Its edge certificate is the platform's (GATEWAY_TLS_* of platformEnv).
+          GATEWAY_PLAINTEXT_HTTP: tls ? 'false' : 'true',
           // Its default level: one access line per request, as in production.
           GATEWAY_LOG_LEVEL: 'info',
           GATEWAY_SUPERGRAPH_PATH: context.authenticatedSupergraph,
@@ -109,7 +116,8 @@ export function startVariant(variant: GatewayVariant, context: VariantContext): 
           ...RAISED_LIMITS,
           [GATEWAY_REQUEST_MERGING]: variant === 'ours-merged' ? 'true' : 'false',
           GUILD_KEYS: context.guildKeys,
-          GUILD_SUBGRAPHS_URL: context.signedSubgraphsUrl,
+          GUILD_SUBGRAPH_URLS: JSON.stringify(tls ? context.tlsSubgraphUrls : context.signedSubgraphUrls),
+          GUILD_MTLS: String(tls),
         },
         nodeFlags: [
           // Node's options as npm start and the container give the gateway's process.
@@ -119,5 +127,6 @@ export function startVariant(variant: GatewayVariant, context: VariantContext): 
         ],
         cpus: GATEWAY_CPU,
       });
+    }
   }
 }

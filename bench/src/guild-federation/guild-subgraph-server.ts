@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import { execute, GraphQLError, parse, validate, type GraphQLSchema } from 'graphql';
 import {
   createHttpServer,
@@ -42,8 +43,11 @@ export class GuildSubgraphServer {
     this.#counts = counts;
   }
 
-  /** An HTTP server for these subgraphs; with keys, one that accepts only the gateway's signed calls. */
-  server(keys?: Record<GuildSubgraph, Buffer>): Server {
+  /**
+   * An HTTP server for these subgraphs; with keys, one that accepts only the gateway's signed
+   * calls; with `tls`, over HTTPS.
+   */
+  server(keys?: Record<GuildSubgraph, Buffer>, tls?: HttpsOptions): Server {
     // Each subgraph is its own audience with its own key, as the platform's subgraphs are.
     const verifiers = keys
       ? new Map(
@@ -76,7 +80,7 @@ export class GuildSubgraphServer {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
       res.end(answer);
     };
-    const server = createHttpServer(handle, this.#logger);
+    const server = createHttpServer(handle, this.#logger, tls);
     server.keepAliveTimeout = 60_000;
     return server;
   }

@@ -13,6 +13,8 @@ export interface Platform {
   token: string;
   /** The variables a gateway process needs to reach the platform (mutual TLS, keys, token keys). */
   gatewayEnv: Record<string, string>;
+  /** The platform's internal authority and certificates (the launcher's folder). */
+  pkiDir: string;
   stop(): Promise<void>;
 }
 
@@ -48,7 +50,7 @@ export async function startPlatform(dataDir: string): Promise<Platform> {
       gatewayEnv[`GATEWAY_${subgraph.toUpperCase()}_URL`] = `${federation.url(subgraph)}/graphql`;
       gatewayEnv[`GATEWAY_KEY_${subgraph.toUpperCase()}`] = secrets[`gateway-${subgraph}`]!;
     }
-    return { token, gatewayEnv, stop: () => federation.stop() };
+    return { token, gatewayEnv, pkiDir: pki.dir, stop: () => federation.stop() };
   } catch (error) {
     await federation.stop();
     throw error;

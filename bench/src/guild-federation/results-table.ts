@@ -22,7 +22,14 @@ export interface Results<V extends string> {
   /** The machine's load average (1 min) when the run began: other work on it shows here. */
   machine: { cores: number; loadAverage: number; cpu: string; node: string; pinned: string };
   summary: Record<V, Row>;
-  ratios: { oursOverApollo: number; oursOverHiveNoDedup: number; oursMergedOverHiveDedup: number };
+  ratios: {
+    oursOverApollo: number;
+    oursOverHiveNoDedup: number;
+    oursMergedOverHiveDedup: number;
+    oursTlsOverApollo: number;
+    /** What HTTPS at the edge and mutual TLS to the subgraphs add to our CPU per request. */
+    tlsCpuMsPerRequest: number;
+  };
   labels: Record<V, string>;
 }
 
@@ -61,6 +68,8 @@ function markdown<V extends string>(results: Results<V>): string {
     ),
     '',
     `Throughput ratios: ours / Apollo Gateway **${ratios.oursOverApollo}**, ours / Hive Gateway without inbound dedup **${ratios.oursOverHiveNoDedup}**, ours with request merging / Hive Gateway with inbound dedup **${ratios.oursMergedOverHiveDedup}**.`,
+    '',
+    `Over HTTPS and mutual TLS to the subgraphs (the peers and the other rows speak plain HTTP), ours takes ${ratios.tlsCpuMsPerRequest.toFixed(2)} ms more CPU per request, ${ratios.oursTlsOverApollo} times Apollo Gateway's throughput.`,
   ].join('\n');
 }
 
