@@ -5,6 +5,7 @@ import { startKmsSim } from '@fleet/kms-sim';
 import { startFederation, trustGatewayCertificate } from '@fleet/launcher';
 import { addMember, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
 import { processUsage } from './process-usage.js';
+import { commandLineOptions } from './command-line.js';
 
 /**
  * Password logins per second through the gateway, with argon2id at its configured cost, and the
@@ -13,9 +14,7 @@ import { processUsage } from './process-usage.js';
  *
  *   npm run bench:logins -- --logins 1000 --concurrency 16 --members 20
  */
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = commandLineOptions();
 const logins = Number(args.get('logins') ?? 1_000);
 const concurrency = Number(args.get('concurrency') ?? 16);
 const memberCount = Number(args.get('members') ?? 20);

@@ -29,6 +29,7 @@ import { createBenchDatabases } from './bench-databases.js';
 import { PostgresBackends } from './postgres-backends.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { cpuPressureSeconds, machineCpu, processUsage } from './process-usage.js';
+import { commandLineOptions } from './command-line.js';
 
 /**
  * The audit subgraph: ingest throughput, verification of the whole log, and the latency of its
@@ -65,9 +66,7 @@ import { cpuPressureSeconds, machineCpu, processUsage } from './process-usage.js
  * Loopback only; bounded in time (`--max-minutes`, 40); everything it started is stopped and its
  * databases dropped.
  */
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = commandLineOptions();
 const whole = (name: string, fallback: number, min = 1): number => {
   const value = Number(args.get(name) ?? fallback);
   if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be a whole number ≥ ${min}`);

@@ -23,6 +23,7 @@ import { canPin, startNodeProcess, type NodeProcess } from './node-process.js';
 import { startPlatform } from './guild-federation/platform.js';
 import { writeResultsTable, type Row } from './guild-federation/results-table.js';
 import { processUsage } from './process-usage.js';
+import { commandLineOptions } from './command-line.js';
 
 /**
  * Our gateway against its peers on The Guild's federation gateways benchmark: its four
@@ -40,10 +41,7 @@ import { processUsage } from './process-usage.js';
  * `--only` measures some of the gateways (for profiling, or to compare two); such a run, like a
  * profiled one, prints its figures and leaves the table alone.
  */
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) {
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
-}
+const args = commandLineOptions();
 const rounds = Number(args.get('rounds') ?? 3);
 const seconds = Number(args.get('seconds') ?? 12);
 const connections = Number(args.get('connections') ?? 50);

@@ -10,6 +10,7 @@ import { startSimulator } from '@fleet/routeros-sim';
 import { createLogger, loadConfig, type StartedService } from '@fleet/service-kit';
 import { addMember, choosePlan, createTenant, graphql, LOGIN, signInAdmin } from './bench-federation.js';
 import { BenchTls } from './bench-tls.js';
+import { commandLineOptions } from './command-line.js';
 
 /**
  * The price of the gateway's protections: an authenticated query over three subgraphs (devices,
@@ -21,10 +22,7 @@ import { BenchTls } from './bench-tls.js';
  *
  *   npm run bench:protection -- --rounds 3 --seconds 10 --connections 16 [--redis redis://127.0.0.1:6379]
  */
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) {
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
-}
+const args = commandLineOptions();
 const rounds = Number(args.get('rounds') ?? 3);
 const seconds = Number(args.get('seconds') ?? 10);
 const connections = Number(args.get('connections') ?? 16);

@@ -7,6 +7,7 @@ import { createBenchDatabases } from './bench-databases.js';
 import { choosePlan, createTenant, graphql, signInAdmin } from './bench-federation.js';
 import { processUsage } from './process-usage.js';
 import { startSimulatorProcess } from './simulator-process.js';
+import { commandLineOptions } from './command-line.js';
 
 /**
  * Provisioning a fleet: N simulated routers (1,000 by default, in a simulator process of their
@@ -24,9 +25,7 @@ import { startSimulatorProcess } from './simulator-process.js';
  * of its embedded one, dropped at the end. `--devices-heap-mb` gives the devices process a heap
  * limit (`DEVICES_NODE_OPTIONS=--max-old-space-size=…`), as a deployment sized to its fleet would.
  */
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = commandLineOptions();
 const ROUTERS = Number(args.get('routers') ?? 1_000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 100);
 const MAX_SECONDS = Number(args.get('max-seconds') ?? 1_200);

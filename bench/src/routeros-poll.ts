@@ -1,6 +1,7 @@
 import { RouterClient } from '@fleet/router-api';
 import { processUsage } from './process-usage.js';
 import { startSimulatorProcess } from './simulator-process.js';
+import { commandLineOptions } from './command-line.js';
 
 /**
  * One simulator process with N routers (1,000 by default), and this process polling
@@ -10,9 +11,7 @@ import { startSimulatorProcess } from './simulator-process.js';
  *   npm run bench:routeros -- [--routers 1000] [--seconds 30]
  */
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = commandLineOptions();
 const ROUTERS = Number(args.get('routers') ?? 1000);
 const SECONDS = Number(args.get('seconds') ?? 30);
 const WARMUP_SECONDS = 3;

@@ -12,6 +12,7 @@ import { BenchTls } from './bench-tls.js';
 import { startCpuProfile } from './cpu-profile.js';
 import { processUsage } from './process-usage.js';
 import { startSimulatorProcess } from './simulator-process.js';
+import { commandLineOptions } from './command-line.js';
 
 /**
  * Live status of a fleet: one simulator process with N routers (1,000 by default) enrolled
@@ -27,9 +28,7 @@ import { startSimulatorProcess } from './simulator-process.js';
  * `--cpu-prof DIR` writes a CPU profile of the devices process over the measured window into DIR
  * (its inspector opened on 127.0.0.1:9229 for that; the profiler's own cost is in the figures).
  */
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = commandLineOptions();
 const ROUTERS = Number(args.get('routers') ?? 1_000);
 const INTERVAL_MS = Number(args.get('interval-ms') ?? 10_000);
 const SECONDS = Number(args.get('seconds') ?? 60);

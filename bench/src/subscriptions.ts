@@ -15,6 +15,7 @@ import { cpuPressureSeconds, machineCpu, processUsage } from './process-usage.js
 import { startSimulatorProcess } from './simulator-process.js';
 import { redisCpuSeconds, StatusPublications } from './status-publications.js';
 import { SubscriberThreads, type Subscriber, type ThreadStatus } from './subscriber-threads.js';
+import { commandLineOptions } from './command-line.js';
 
 /**
  * Federated subscriptions at scale: many subscribers on one gateway process, each its own
@@ -58,9 +59,7 @@ import { SubscriberThreads, type Subscriber, type ThreadStatus } from './subscri
  *
  * Loopback only; bounded in time; everything it started is stopped and its data removed.
  */
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = commandLineOptions();
 const whole = (name: string, fallback: number, min = 1): number => {
   const value = Number(args.get(name) ?? fallback);
   if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be a whole number ≥ ${min}`);

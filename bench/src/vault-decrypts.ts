@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { canonicalAad, KeyCache, openField, sealField } from '@fleet/envelope';
+import { commandLineOptions } from './command-line.js';
 
 /**
  * Field decrypts per second with a warm key cache, on one thread (so: per core). Each decrypt is
@@ -8,9 +9,7 @@ import { canonicalAad, KeyCache, openField, sealField } from '@fleet/envelope';
  *
  *   npm run bench:vault -- --users 10000 --seconds 10
  */
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = commandLineOptions();
 const users = Number(args.get('users') ?? 10_000);
 const seconds = Number(args.get('seconds') ?? 10);
 

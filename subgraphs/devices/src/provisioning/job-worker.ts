@@ -65,9 +65,10 @@ class LostAccess extends Error {}
  * Runs provisioning jobs: plan from the router's live state, make the changes one by one (the
  * job may be canceled between two), then read back and plan again, which must come out empty.
  * An unreachable router puts the job in `waiting` (it is tried again, with backoff, until it
- * can be reached or the job is canceled; a job canceled during a try ends canceled after it); a router that refuses a change fails the job with the
- * router's own message and the changes made before it; a connection lost mid-apply is retried
- * from the live state. Whatever killed a worker, the job resumes where the router stands.
+ * can be reached or the job is canceled; a job canceled during a try ends canceled after it); a
+ * router that refuses a change fails the job with the router's own message and the changes made
+ * before it; a connection lost mid-apply is retried from the live state, unless its rollout
+ * stopped meanwhile. Whatever killed a worker, the job resumes where the router stands.
  */
 export class JobWorker {
   readonly #options: JobWorkerOptions;
